@@ -11,7 +11,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const forTests = process.argv.includes('--tests');
 const started = Date.now();
 
-const basePackages = ['libtorch-dev', 'libopenblas0-pthread', 'cmake', 'g++', 'ninja-build', 'nlohmann-json3-dev'];
+const basePackages = [
+  'libtorch-dev',
+  'libopenblas0-pthread',
+  'cmake',
+  'g++',
+  'ninja-build',
+  'nlohmann-json3-dev',
+];
 const testPackages = ['chromium', 'libgtest-dev', 'python3-torch'];
 
 function log(msg) {
@@ -27,7 +34,9 @@ function run(cmd, args, opts = {}) {
 }
 
 function missingDebianPackages(pkgs) {
-  const r = spawnSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...pkgs], { encoding: 'utf8' });
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...pkgs], {
+    encoding: 'utf8',
+  });
   const installed = new Set(
     (r.stdout || '')
       .split('\n')
@@ -90,7 +99,9 @@ function ensureNodeModules() {
   const stamp = join(root, 'node_modules', '.loraflow-setup-stamp');
   if (stampMatches(stamp, hash)) return;
   log('installing npm dependencies (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund'], { env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' } });
+  run('npm', ['ci', '--no-audit', '--no-fund'], {
+    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+  });
   writeStamp(stamp, hash);
 }
 
@@ -104,7 +115,7 @@ function ensureNativeEngine() {
   if (stampMatches(stamp, hash) && existsSync(join(build, 'loraflow-engine'))) return;
   log('building the native engine (native/build)');
   run('cmake', ['-S', src, '-B', build, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release']);
-  run('cmake', ['--build', build, '-j', String(Math.max(1, Math.min(4, (process.env.JOBS | 0) || 2)))]);
+  run('cmake', ['--build', build, '-j', String(Math.max(1, Math.min(4, process.env.JOBS | 0 || 2)))]);
   writeStamp(stamp, hash);
 }
 

@@ -22,7 +22,11 @@ if (existsSync(join(engineBuild, 'CTestTestfile.cmake'))) {
 }
 step('vitest', join(root, 'node_modules', '.bin', 'vitest'), ['run']);
 if (existsSync(join(root, 'tests', 'e2e', 'vitest.config.ts'))) {
-  step('browser e2e', join(root, 'node_modules', '.bin', 'vitest'), ['run', '--config', 'tests/e2e/vitest.config.ts']);
+  step('browser e2e', join(root, 'node_modules', '.bin', 'vitest'), [
+    'run',
+    '--config',
+    'tests/e2e/vitest.config.ts',
+  ]);
 }
 
 for (const r of results) console.log(`${r.ok ? 'PASS' : 'FAIL'}  ${r.name}  (${r.s.toFixed(1)} s)`);

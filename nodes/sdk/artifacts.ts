@@ -1,0 +1,21 @@
+/** Content-addressed blob store (sha256). Implemented by server/store; nodes only see this interface. */
+export interface ArtifactStore {
+  /** Stores bytes atomically and returns their sha256. Storing the same bytes twice is a no-op. */
+  put(data: Uint8Array, meta?: ArtifactMeta): Promise<string>;
+  /** Moves (or copies) a finished file into the store and returns its sha256. The source is consumed. */
+  putFile(path: string, meta?: ArtifactMeta): Promise<string>;
+  /** Reads a blob, verifying its hash; a corrupt blob is evicted and an error thrown. */
+  get(hash: string): Promise<Buffer>;
+  has(hash: string): boolean;
+  /** Absolute path of a stored blob, for handing to the engine (read only). */
+  pathOf(hash: string): string;
+  meta(hash: string): ArtifactMeta | undefined;
+  /** A fresh path inside the store's temp directory (same filesystem, so rename is atomic). */
+  tempPath(suffix?: string): string;
+}
+
+export interface ArtifactMeta {
+  contentType?: string;
+  /** Free-form description, e.g. `latents 4x64x64` or an original file name. */
+  label?: string;
+}
