@@ -1,0 +1,24 @@
+// The one place that lists every op family. The models engineer uncomments the model lines.
+#include "ops/register_all.h"
+
+#include "bench/bench_registry.h"
+#include "protocol/op_registry.h"
+
+namespace loraflow {
+
+void register_builtin_bench_ops();  // bench/bench_builtin.cpp
+
+void register_all_ops(OpRegistry& r) {
+  register_system_ops(r);
+  // register_model_ops(r);  // models engineer: enable once ops/model_*.cpp defines it
+}
+
+void register_all_bench_ops() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  register_builtin_bench_ops();
+  // register_model_bench_ops();  // models engineer: enable once defined
+}
+
+}  // namespace loraflow
