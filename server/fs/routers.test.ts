@@ -89,7 +89,7 @@ describe('GET /api/files', () => {
 
 function form(files: [string, Uint8Array][]): FormData {
   const fd = new FormData();
-  for (const [name, data] of files) fd.append('files', new Blob([data]), name);
+  for (const [name, data] of files) fd.append('files', new Blob([new Uint8Array(data)]), name);
   return fd;
 }
 
@@ -131,7 +131,7 @@ describe('POST /api/upload', () => {
   });
 
   it('answers 413 when the request is over the limit', async () => {
-    const files: [string, Uint8Array][] = Array.from({ length: 8 }, (_, i) => [
+    const files: [string, Uint8Array<ArrayBuffer>][] = Array.from({ length: 8 }, (_, i) => [
       `p${i}.png`,
       new Uint8Array(4000),
     ]);
