@@ -1,0 +1,13 @@
+import type { AnyNodeDefinition } from './sdk/defineNode.ts';
+import { NodeRegistry } from './sdk/registry.ts';
+
+/**
+ * The catalogue of built-in nodes. To add a node: import its definition and add one entry here.
+ * `nodes/index.test.ts` fails if any entry does not register.
+ */
+export const builtinNodes: AnyNodeDefinition[] = [];
+
+/** A registry holding every built-in node. */
+export function createBuiltinRegistry(): NodeRegistry {
+  return new NodeRegistry().registerAll(builtinNodes);
+}

@@ -1,0 +1,136 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import type { PerItemCache } from '../../nodes/sdk/context.ts';
+import { canonicalJson } from '../workflow/canonicalJson.ts';
+import type { FileArtifactStore } from './artifactStore.ts';
+import type { AppDatabase } from './database.ts';
+import { collectArtifactHashes, sha256Parts } from './hash.ts';
+
+type ItemRow = { result: string; refs: string };
+
+export type ItemCacheOptions = {
+  db: AppDatabase;
+  /** Used to check that artifacts a cached result references still exist; a missing one is a miss. */
+  store?: Pick<FileArtifactStore, 'verify'>;
+  nodeType: string;
+  nodeVersion: string;
+  signal?: AbortSignal;
+};
+
+const DEFAULT_CONCURRENCY = 4;
+
+/** The key of one item's result: sha256(node type, node version, canonical salt, item key). */
+export function itemCacheKey(
+  nodeType: string,
+  nodeVersion: string,
+  saltJson: string,
+  itemKey: string,
+): string {
+  return sha256Parts([nodeType, nodeVersion, saltJson, itemKey]);
+}
+
+/**
+ * SQLite-persisted per-item cache. Each computed result is written as soon as it finishes, so a cancelled
+ * or failed map keeps the work already done and the next run resumes from there.
+ */
+export class SqliteItemCache implements PerItemCache {
+  private readonly stmts: {
+    get: BetterSqlite3.Statement<[string], ItemRow>;
+    touch: BetterSqlite3.Statement<[number, string]>;
+    put: BetterSqlite3.Statement<[string, string, string, string, number, number, number]>;
+  };
+
+  constructor(private readonly options: ItemCacheOptions) {
+    const s = options.db.sqlite;
+    this.stmts = {
+      get: s.prepare('SELECT result, refs FROM item_cache WHERE key = ?'),
+      touch: s.prepare('UPDATE item_cache SET last_used = ? WHERE key = ?'),
+      put: s.prepare(
+        `INSERT INTO item_cache (key, node_type, result, refs, size, created, last_used) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET result = excluded.result, refs = excluded.refs, size = excluded.size,
+           last_used = excluded.last_used`,
+      ),
+    };
+  }
+
+  async map<T, R>(
+    items: readonly T[],
+    opts: {
+      key: (item: T) => string;
+      salt: unknown;
+      concurrency?: number;
+      run: (item: T, index: number) => Promise<R>;
+      onItem?: (done: number, total: number, cached: boolean) => void;
+    },
+  ): Promise<R[]> {
+    const { nodeType, nodeVersion, signal, store } = this.options;
+    signal?.throwIfAborted();
+    const saltJson = canonicalJson(opts.salt);
+    const total = items.length;
+    const keys = items.map((item) => itemCacheKey(nodeType, nodeVersion, saltJson, opts.key(item)));
+    const results = new Array<R>(total);
+    const pending: number[] = [];
+
+    const now = Date.now();
+    const lookup = this.options.db.sqlite.transaction(() => {
+      for (let i = 0; i < total; i++) {
+        const key = keys[i]!;
+        const row = this.stmts.get.get(key);
+        if (row && (!store || (JSON.parse(row.refs) as string[]).every((h) => store.verify(h)))) {
+          results[i] = (JSON.parse(row.result) as { v: R }).v;
+          this.stmts.touch.run(now, key);
+        } else {
+          pending.push(i);
+        }
+      }
+    });
+    lookup();
+
+    let done = 0;
+    for (let i = 0; i < total - pending.length; i++) opts.onItem?.(++done, total, true);
+
+    const concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_CONCURRENCY));
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const worker = async (): Promise<void> => {
+      while (!failure && next < pending.length) {
+        if (signal?.aborted) {
+          failure ??= { error: signal.reason ?? abortError() };
+          return;
+        }
+        const index = pending[next++]!;
+        try {
+          const result = await opts.run(items[index]!, index);
+          results[index] = result;
+          this.save(keys[index]!, result);
+          opts.onItem?.(++done, total, false);
+        } catch (error) {
+          failure ??= { error: wrapItemError(error, index, total) };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
+    if (failure) throw failure.error;
+    return results;
+  }
+
+  private save(key: string, result: unknown): void {
+    const json = JSON.stringify({ v: result === undefined ? null : result });
+    const refs = JSON.stringify([...collectArtifactHashes(result)]);
+    const now = Date.now();
+    this.stmts.put.run(key, this.options.nodeType, json, refs, json.length, now, now);
+  }
+}
+
+function wrapItemError(error: unknown, index: number, total: number): unknown {
+  if (error instanceof Error && error.name === 'AbortError') return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new Error(`item ${index + 1} of ${total}: ${message}`, { cause: error });
+}
+
+function abortError(): Error {
+  return new DOMException('The operation was aborted', 'AbortError');
+}
+
+export function createItemCache(options: ItemCacheOptions): SqliteItemCache {
+  return new SqliteItemCache(options);
+}
