@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import type { z } from 'zod';
 import { CaptionEditOptions, compileRules, editCaption, mergeCaptions } from './editOps.ts';
 import { tagFrequencies } from './tags.ts';
 
-function edit(caption: string, opts: Partial<CaptionEditOptions>): string {
+function edit(caption: string, opts: z.input<typeof CaptionEditOptions>): string {
   const o = CaptionEditOptions.parse(opts);
   const c = compileRules(o.findReplace);
   if (!c.ok) throw new Error(c.reason);
