@@ -124,6 +124,28 @@ export const testBadOutput = defineNode({
   },
 });
 
+/** Version 2 renamed the v1 param `multiplier` to `factor`; v0 params cannot be upgraded. */
+export const testScale = defineNode({
+  type: 'test/basic/scale',
+  version: '2.1.0',
+  title: 'Scale',
+  category: 'test',
+  description: 'Multiplies its input by factor',
+  inputs: { in: { type: 'PROMPTS' } },
+  outputs: { out: { type: 'PROMPTS' } },
+  params: z.object({ factor: z.number().min(0).max(100).default(1) }),
+  migrate(fromVersion, params) {
+    if (fromVersion.startsWith('1.')) {
+      const { multiplier, ...rest } = params;
+      return { ...rest, factor: multiplier ?? 1 };
+    }
+    throw new Error(`params from version ${fromVersion} predate the factor param; set factor by hand`);
+  },
+  async run(_ctx, inputs, params) {
+    return { outputs: { out: num(numOf(inputs.in) * params.factor) } };
+  },
+});
+
 /** Output node: shows its input. */
 export const testSink = defineNode({
   type: 'test/basic/sink',
@@ -167,6 +189,7 @@ export const testNodes: AnyNodeDefinition[] = [
   testSlow,
   testHeavy,
   testBadOutput,
+  testScale,
   testSink,
   testSave,
 ];
