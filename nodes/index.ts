@@ -1,3 +1,4 @@
+import { loadImages } from './dataset/loadImages.ts';
 import type { AnyNodeDefinition } from './sdk/defineNode.ts';
 import { NodeRegistry } from './sdk/registry.ts';
 
@@ -5,7 +6,7 @@ import { NodeRegistry } from './sdk/registry.ts';
  * The catalogue of built-in nodes. To add a node: import its definition and add one entry here.
  * `nodes/index.test.ts` fails if any entry does not register.
  */
-export const builtinNodes: AnyNodeDefinition[] = [];
+export const builtinNodes: AnyNodeDefinition[] = [loadImages];
 
 /** A registry holding every built-in node. */
 export function createBuiltinRegistry(): NodeRegistry {
