@@ -4,6 +4,8 @@ import type { InputSocketSpec, OutputSocketSpec, SocketTypeId } from './sockets.
 import type { socketValueSchemas } from './values.ts';
 
 type ValueOf<T extends SocketTypeId> = z.infer<(typeof socketValueSchemas)[T]>;
+/** What a node may return for a socket: defaults (e.g. an image's caption) may be left out; the executor fills them. */
+type ReturnedValueOf<T extends SocketTypeId> = z.input<(typeof socketValueSchemas)[T]>;
 
 type InputValue<S extends InputSocketSpec> = S['list'] extends true
   ? ValueOf<S['type']>[]
@@ -13,7 +15,7 @@ type InputValue<S extends InputSocketSpec> = S['list'] extends true
 
 export type InputValues<I extends Record<string, InputSocketSpec>> = { [K in keyof I]: InputValue<I[K]> };
 export type OutputValues<O extends Record<string, OutputSocketSpec>> = {
-  [K in keyof O]: ValueOf<O[K]['type']>;
+  [K in keyof O]: ReturnedValueOf<O[K]['type']>;
 };
 
 /** What a node shows in the editor after running, besides its outputs (thumbnails, stats, text). */

@@ -46,4 +46,9 @@ export const coreMigrations: readonly Migration[] = [
       CREATE INDEX item_cache_last_used ON item_cache (last_used);
     `,
   },
+  {
+    // Hashes of each output value, so a cached node's dependents get their cache keys without re-hashing.
+    name: 'store-004-cache-output-hashes',
+    up: "ALTER TABLE cache_entries ADD COLUMN output_hashes TEXT NOT NULL DEFAULT '{}'",
+  },
 ];
