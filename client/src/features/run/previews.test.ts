@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { extractPreviews } from './previews.ts';
+
+const h = (c: string) => c.repeat(64);
+
+describe('previews from a node display', () => {
+  it('finds image items with captions, sample labels and image-like hash keys', () => {
+    const p = extractPreviews({
+      count: 3,
+      items: [
+        { hash: h('a'), width: 512, height: 512, caption: 'a dog' },
+        { hash: h('b'), width: 512, height: 512 },
+      ],
+      samples: [{ step: 100, prompt: 'sks dog', image: h('c') }],
+      preview: h('d'),
+      unrelated: h('e'),
+    });
+    expect(p.images).toEqual([
+      { hash: h('a'), caption: 'a dog' },
+      { hash: h('b') },
+      { hash: h('c'), label: 'sks dog' },
+      { hash: h('d') },
+    ]);
+    expect(p.lines).toEqual(['count: 3']);
+  });
+  it('caps the number of thumbnails but counts them all', () => {
+    const items = Array.from({ length: 20 }, (_, i) => ({ hash: i.toString(16).padStart(64, '0') }));
+    const p = extractPreviews({ items }, 5);
+    expect(p.images).toHaveLength(5);
+    expect(p.total).toBe(20);
+  });
+});
