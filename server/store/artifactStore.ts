@@ -52,7 +52,7 @@ export class FileArtifactStore implements ArtifactStore {
     upsert: BetterSqlite3.Statement<[string, number, number, string | null, string | null, number]>;
     touchMtime: BetterSqlite3.Statement<[number, string]>;
     remove: BetterSqlite3.Statement<[string]>;
-    all: BetterSqlite3.Statement<[], { hash: string; size: number }>;
+    all: BetterSqlite3.Statement<[], { hash: string; size: number; created: number }>;
     total: BetterSqlite3.Statement<[], { n: number; bytes: number | null }>;
   };
 
@@ -72,7 +72,7 @@ export class FileArtifactStore implements ArtifactStore {
       ),
       touchMtime: s.prepare('UPDATE artifacts SET mtime_ms = ? WHERE hash = ?'),
       remove: s.prepare('DELETE FROM artifacts WHERE hash = ?'),
-      all: s.prepare('SELECT hash, size FROM artifacts'),
+      all: s.prepare('SELECT hash, size, created FROM artifacts'),
       total: s.prepare('SELECT COUNT(*) AS n, SUM(size) AS bytes FROM artifacts'),
     };
   }
@@ -195,8 +195,8 @@ export class FileArtifactStore implements ArtifactStore {
     return size;
   }
 
-  /** Every recorded blob with its size. */
-  list(): { hash: string; size: number }[] {
+  /** Every recorded blob with its size and when it was stored (epoch ms). */
+  list(): { hash: string; size: number; created: number }[] {
     return this.stmts.all.all();
   }
 
