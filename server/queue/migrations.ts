@@ -28,6 +28,7 @@ export const queueMigrations: readonly Migration[] = [
         outputs TEXT,
         display TEXT,
         error TEXT,
+        reason TEXT,
         logs TEXT,
         started INTEGER,
         finished INTEGER,

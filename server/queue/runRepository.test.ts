@@ -68,7 +68,7 @@ describe('RunRepository', () => {
     repo.upsertNode('a', 'n1', { type: 't/a/b', status: 'running', started: 5 });
     repo.upsertNode('a', 'n1', {
       type: 't/a/b',
-      status: 'succeeded',
+      status: 'done',
       finished: 9,
       outputs: { out: 1 },
       display: { x: 1 },
@@ -77,13 +77,14 @@ describe('RunRepository', () => {
       {
         nodeId: 'n1',
         type: 't/a/b',
-        status: 'succeeded',
+        status: 'done',
         started: 5,
         finished: 9,
         durationMs: 4,
         outputs: { out: 1 },
         display: { x: 1 },
         error: null,
+        reason: null,
         logs: [],
       },
     ]);

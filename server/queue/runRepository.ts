@@ -1,4 +1,5 @@
 import type { Statement } from 'better-sqlite3';
+import type { NodeErrorInfo } from '../executor/events.ts';
 import type { AppDatabase } from '../store/database.ts';
 import { queueMigrations } from './migrations.ts';
 import type {
@@ -33,6 +34,7 @@ type NodeRow = {
   outputs: string | null;
   display: string | null;
   error: string | null;
+  reason: string | null;
   logs: string | null;
   started: number | null;
   finished: number | null;
@@ -46,7 +48,8 @@ export type NodePatch = {
   status: NodeStatus;
   outputs?: Record<string, unknown> | null;
   display?: Record<string, unknown> | null;
-  error?: string | null;
+  error?: NodeErrorInfo | null;
+  reason?: string | null;
   logs?: LogEntry[];
   started?: number | null;
   finished?: number | null;
@@ -88,7 +91,8 @@ function toNodeState(r: NodeRow): NodeState {
     durationMs: duration(r.started, r.finished),
     outputs: parseJson(r.outputs),
     display: parseJson(r.display),
-    error: r.error,
+    error: parseJson<NodeErrorInfo>(r.error),
+    reason: r.reason,
     logs: parseJson<LogEntry[]>(r.logs) ?? [],
   };
 }
@@ -129,14 +133,15 @@ export class RunRepository {
       requeue: q.prepare("UPDATE runs SET status = 'queued' WHERE id = ?"),
       unfinished: q.prepare("SELECT * FROM runs WHERE status IN ('queued', 'running') ORDER BY seq"),
       upsertNode: q.prepare(`
-        INSERT INTO run_nodes (run_id, node_id, node_type, status, outputs, display, error, logs, started, finished)
-        VALUES (@run_id, @node_id, @node_type, @status, @outputs, @display, @error, @logs, @started, @finished)
+        INSERT INTO run_nodes (run_id, node_id, node_type, status, outputs, display, error, reason, logs, started, finished)
+        VALUES (@run_id, @node_id, @node_type, @status, @outputs, @display, @error, @reason, @logs, @started, @finished)
         ON CONFLICT (run_id, node_id) DO UPDATE SET
           node_type = excluded.node_type,
           status = excluded.status,
           outputs = CASE WHEN @has_outputs THEN excluded.outputs ELSE run_nodes.outputs END,
           display = CASE WHEN @has_display THEN excluded.display ELSE run_nodes.display END,
           error = CASE WHEN @has_error THEN excluded.error ELSE run_nodes.error END,
+          reason = CASE WHEN @has_reason THEN excluded.reason ELSE run_nodes.reason END,
           logs = CASE WHEN @has_logs THEN excluded.logs ELSE run_nodes.logs END,
           started = CASE WHEN @has_started THEN excluded.started ELSE run_nodes.started END,
           finished = CASE WHEN @has_finished THEN excluded.finished ELSE run_nodes.finished END
@@ -265,13 +270,15 @@ export class RunRepository {
       status: p.status,
       outputs: p.outputs == null ? null : JSON.stringify(p.outputs),
       display: p.display == null ? null : JSON.stringify(p.display),
-      error: p.error ?? null,
+      error: p.error == null ? null : JSON.stringify(p.error),
+      reason: p.reason ?? null,
       logs: p.logs ? JSON.stringify(p.logs) : null,
       started: p.started ?? null,
       finished: p.finished ?? null,
       has_outputs: p.outputs !== undefined ? 1 : 0,
       has_display: p.display !== undefined ? 1 : 0,
       has_error: p.error !== undefined ? 1 : 0,
+      has_reason: p.reason !== undefined ? 1 : 0,
       has_logs: p.logs !== undefined ? 1 : 0,
       has_started: p.started !== undefined ? 1 : 0,
       has_finished: p.finished !== undefined ? 1 : 0,

@@ -1,18 +1,12 @@
 import { z } from 'zod';
+import { NodeErrorInfo } from '../executor/events.ts';
+import { NodeStatus } from '../executor/runState.ts';
+
+/** Node statuses are the executor's: pending, running, cached, done, failed, skipped, cancelled. */
+export { NodeStatus };
 
 export const RunStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type RunStatus = z.infer<typeof RunStatus>;
-
-export const NodeStatus = z.enum([
-  'pending',
-  'running',
-  'cached',
-  'succeeded',
-  'failed',
-  'skipped',
-  'cancelled',
-]);
-export type NodeStatus = z.infer<typeof NodeStatus>;
 
 export const LogEntry = z.object({
   level: z.enum(['info', 'warn', 'error']),
@@ -34,7 +28,9 @@ export const NodeState = z.object({
   durationMs: z.number().nullable(),
   outputs: z.record(z.string(), z.unknown()).nullable(),
   display: z.record(z.string(), z.unknown()).nullable(),
-  error: z.string().nullable(),
+  error: NodeErrorInfo.nullable(),
+  /** Why the node was skipped (its failed ancestor). */
+  reason: z.string().nullable(),
   /** The last log lines of the node (at most LOG_TAIL). */
   logs: z.array(LogEntry),
   /** Only while the run is active (the latest report); not persisted. */
