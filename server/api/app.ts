@@ -1,5 +1,6 @@
 import express, { type Express, type Router } from 'express';
 import { originGuard, requireToken } from '../auth/authMiddleware.ts';
+import { fromImageRouter } from '../images/fromImageRouter.ts';
 import type { FileArtifactStore } from '../store/artifactStore.ts';
 import { artifactsRouter } from './artifacts/artifactsRouter.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
@@ -40,6 +41,7 @@ export function createApp(d: AppDeps): Express {
   app.use(runsRouter(d));
   app.use(artifactsRouter(d.store));
   app.use(workflowsRouter(d.workflows, d.checkWorkflow));
+  app.use(fromImageRouter());
   app.use(systemRouter(d.system));
   for (const r of d.extraRouters ?? []) app.use(r);
   app.use('/api', notFoundHandler);
