@@ -21,6 +21,9 @@ type UiState = {
   panel: Panel;
   dialog: 'none' | 'open' | 'save';
   dashboardNode: string | null;
+  /** Bumped to ask the canvas to fit the view (after a workflow is loaded). */
+  fitRequest: number;
+  requestFit(): void;
   datasetNode: string | null;
   openSearch(req: SearchRequest): void;
   closeSearch(): void;
@@ -41,6 +44,8 @@ export const useUi = create<UiState>()((set, get) => ({
   panel: 'none',
   dialog: 'none',
   dashboardNode: null,
+  fitRequest: 0,
+  requestFit: () => set({ fitRequest: get().fitRequest + 1 }),
   datasetNode: null,
   openSearch: (search) => set({ search }),
   closeSearch: () => set({ search: null }),

@@ -9,7 +9,7 @@ import {
   ReactFlow,
   useReactFlow,
 } from '@xyflow/react';
-import { type DragEvent, type MouseEvent as ReactMouseEvent, useCallback, useMemo } from 'react';
+import { type DragEvent, type MouseEvent as ReactMouseEvent, useCallback, useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { FALLBACK_SOCKET_COLOR } from '../../api/nodeDefs.ts';
 import { renderStats } from '../../app/renderStats.ts';
@@ -49,7 +49,11 @@ export function Canvas({ onDropFiles }: Props) {
     })),
   );
   const defs = useNodeDefs((s) => s.defs);
-  const { screenToFlowPosition } = useReactFlow<FlowNode>();
+  const { screenToFlowPosition, fitView } = useReactFlow<FlowNode>();
+  const fitRequest = useUi((s) => s.fitRequest);
+  useEffect(() => {
+    if (fitRequest > 0) void fitView({ padding: 0.15, maxZoom: 1, duration: 0 });
+  }, [fitRequest, fitView]);
 
   const styledEdges = useMemo(() => {
     const byId = new Map(nodes.map((n) => [n.id, n]));
@@ -140,7 +144,13 @@ export function Canvas({ onDropFiles }: Props) {
 
   return (
     // biome-ignore lint/a11y/noStaticElementInteractions: a drop zone for palette nodes and workflow files
-    <div className="canvas" onDragOver={onDragOver} onDrop={onDrop} data-testid="canvas">
+    <div
+      className="canvas"
+      onDragOver={onDragOver}
+      onDrop={onDrop}
+      onDoubleClick={onDoubleClick}
+      data-testid="canvas"
+    >
       <ReactFlow<FlowNode>
         nodes={nodes}
         edges={styledEdges}
@@ -150,7 +160,6 @@ export function Canvas({ onDropFiles }: Props) {
         onConnect={onConnect}
         onConnectEnd={onConnectEnd}
         isValidConnection={isValidConnection}
-        onDoubleClick={onDoubleClick}
         zoomOnDoubleClick={false}
         deleteKeyCode={null}
         selectionKeyCode="Shift"
@@ -160,7 +169,6 @@ export function Canvas({ onDropFiles }: Props) {
         onlyRenderVisibleElements={nodes.length > BIG_GRAPH}
         minZoom={0.1}
         maxZoom={2}
-        fitView
         proOptions={{ hideAttribution: true }}
         colorMode="dark"
         aria-label="Workflow canvas"

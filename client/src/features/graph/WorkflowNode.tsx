@@ -74,7 +74,7 @@ function NodeHeader({
           aria-label="Open training dashboard"
           onClick={() => openDashboard(id)}
         >
-          📈
+          ∿
         </button>
       )}
       {images && (
@@ -84,7 +84,7 @@ function NodeHeader({
           aria-label="Open dataset view"
           onClick={() => openDataset(id)}
         >
-          🖼
+          ▦
         </button>
       )}
       <button

@@ -1,12 +1,13 @@
-import { z } from 'zod';
-import { ExecutorEvent } from '../../../../server/executor/events.ts';
-import { NodeState, RunStatus as ServerRunStatus } from '../../../../server/queue/runTypes.ts';
+import type { QueueState } from '../../../../server/api/events/serverMessages.ts';
+import { ServerMessage } from '../../../../server/api/events/serverMessages.ts';
+import type { ExecutorEvent } from '../../../../server/executor/events.ts';
+import type { NodeState, RunStatus as ServerRunStatus } from '../../../../server/queue/runTypes.ts';
 import type { NodeRun, RunStatus } from './executionStore.ts';
 import { fromServerStatus } from './nodeStatus.ts';
 
 /**
- * The editor's view of a websocket message, normalised at the boundary. Every message is checked with zod
- * here; anything unrecognised is dropped (and reported once to the console as a warning by the client).
+ * The editor's view of a websocket message, normalised at the boundary after validation with the server's
+ * `ServerMessage` schema; anything unrecognised is dropped.
  */
 export type ExecEvent =
   | {
@@ -22,15 +23,7 @@ export type ExecEvent =
 
 export type Queue = { pending: number; running: number };
 
-const Base = z.looseObject({ type: z.string() });
-const RunMsg = z.looseObject({ runId: z.string(), error: z.unknown().optional() });
-const QueueMsg = z.looseObject({
-  pending: z.number().optional(),
-  queued: z.number().optional(),
-  running: z.number().optional(),
-});
-
-export function runStatusFromServer(s: z.infer<typeof ServerRunStatus>): RunStatus {
+export function runStatusFromServer(s: ServerRunStatus): RunStatus {
   return s === 'succeeded' ? 'finished' : s;
 }
 
@@ -43,13 +36,11 @@ function errorText(e: unknown): string | undefined {
   return undefined;
 }
 
-function queueOf(raw: unknown): Queue | undefined {
-  const q = QueueMsg.safeParse(raw);
-  if (!q.success) return undefined;
-  return { pending: q.data.pending ?? q.data.queued ?? 0, running: q.data.running ?? 0 };
+function queueOf(q: QueueState): Queue {
+  return { pending: q.queued.length, running: q.running ? 1 : 0 };
 }
 
-export function nodeRunFromState(s: z.infer<typeof NodeState>): NodeRun {
+export function nodeRunFromState(s: NodeState): NodeRun {
   const run: NodeRun = { status: fromServerStatus(s.status) };
   if (s.progress) {
     run.value = s.progress.value;
@@ -64,65 +55,40 @@ export function nodeRunFromState(s: z.infer<typeof NodeState>): NodeRun {
   return run;
 }
 
-const SnapshotRun = z.looseObject({
-  id: z.string().optional(),
-  runId: z.string().optional(),
-  status: ServerRunStatus,
-  nodes: z.union([z.array(NodeState), z.record(z.string(), NodeState)]).optional(),
-});
-
+/** Validates a websocket message with the server's own schema and normalises it; null when unusable. */
 export function normalizeEvent(raw: unknown): ExecEvent | null {
-  const base = Base.safeParse(raw);
-  if (!base.success) return null;
-  const m = base.data as Record<string, unknown>;
-  const type = base.data.type;
-  switch (type) {
-    case 'snapshot': {
-      const list = z.array(SnapshotRun).safeParse(m.runs ?? m.active ?? []);
-      if (!list.success) return null;
-      const runs = list.data.flatMap((r) => {
-        const runId = r.runId ?? r.id;
-        if (!runId) return [];
-        const nodes: Record<string, NodeRun> = {};
-        const states = Array.isArray(r.nodes) ? r.nodes : Object.values(r.nodes ?? {});
-        for (const s of states) nodes[s.nodeId] = nodeRunFromState(s);
-        return [{ runId, status: runStatusFromServer(r.status), nodes }];
-      });
-      const queue = queueOf(m.queue);
-      return queue ? { kind: 'snapshot', runs, queue } : { kind: 'snapshot', runs };
-    }
-    case 'run.queued':
-    case 'run.started':
-    case 'run.finished':
-    case 'run.failed':
-    case 'run.cancelled': {
-      const r = RunMsg.safeParse(m);
-      if (!r.success) return null;
-      const status = (
-        {
-          'run.queued': 'queued',
-          'run.started': 'running',
-          'run.finished': 'finished',
-          'run.failed': 'failed',
-          'run.cancelled': 'cancelled',
-        } as const
-      )[type];
-      const error = errorText(r.data.error);
-      return error
-        ? { kind: 'run', runId: r.data.runId, status, error }
-        : { kind: 'run', runId: r.data.runId, status };
-    }
-    case 'queue.status': {
-      const queue = queueOf(m);
-      return queue ? { kind: 'queue', queue } : null;
-    }
-    default:
-      break;
-  }
-  if (!type.startsWith('node.')) return null;
-  const parsed = ExecutorEvent.safeParse(m);
+  const parsed = ServerMessage.safeParse(raw);
   if (!parsed.success) return null;
-  return fromExecutorEvent(parsed.data);
+  const m = parsed.data;
+  switch (m.type) {
+    case 'snapshot':
+      return {
+        kind: 'snapshot',
+        queue: queueOf(m.queue),
+        runs: m.runs.map((r) => ({
+          runId: r.id,
+          status: runStatusFromServer(r.status),
+          nodes: Object.fromEntries(r.nodes.map((n) => [n.nodeId, nodeRunFromState(n)])),
+        })),
+      };
+    case 'run.queued':
+      return { kind: 'run', runId: m.runId, status: 'queued' };
+    case 'run.started':
+      return { kind: 'run', runId: m.runId, status: 'running' };
+    case 'run.finished':
+      return { kind: 'run', runId: m.runId, status: 'finished' };
+    case 'run.failed':
+      return { kind: 'run', runId: m.runId, status: 'failed', error: m.error };
+    case 'run.cancelled':
+      return { kind: 'run', runId: m.runId, status: 'cancelled' };
+    case 'queue.status':
+      return { kind: 'queue', queue: queueOf(m) };
+    case 'pong':
+    case 'error':
+      return null;
+    default:
+      return fromExecutorEvent(m);
+  }
 }
 
 /** The executor's node events (server/executor/events.ts) as execution-state patches. */

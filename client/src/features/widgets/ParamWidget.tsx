@@ -41,7 +41,7 @@ export function ParamWidget({ id, spec, value, invalid, onChange }: Props) {
             aria-label="Random seed"
             onClick={() => onChange(Math.floor(Math.random() * 2 ** 32))}
           >
-            🎲
+            ⟳
           </button>
         </div>
       );

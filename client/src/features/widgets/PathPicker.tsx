@@ -110,7 +110,7 @@ function Browser(props: {
         {shown?.map((e) => (
           <li key={e.path}>
             <button type="button" onClick={() => (e.type === 'dir' ? setDir(e.path) : props.onPick(e.path))}>
-              {e.type === 'dir' ? '📁 ' : '📄 '}
+              {e.type === 'dir' ? '▸ ' : '· '}
               {e.name}
             </button>
           </li>

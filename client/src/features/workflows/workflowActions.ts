@@ -36,6 +36,7 @@ export function loadDocument(input: unknown, savedName: string | null, fallbackN
     fallbackName && (!g.meta.name || g.meta.name === 'untitled') ? { ...g.meta, name: fallbackName } : g.meta;
   graphStore.getState().load(g.nodes, g.edges, meta, savedName);
   resetExecution();
+  useUi.getState().requestFit();
   return true;
 }
 
