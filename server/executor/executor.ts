@@ -150,6 +150,31 @@ class RunExecution {
 
   /** Resolves ready nodes: bypass and cache hits complete synchronously, the rest start (bounded). */
   private drain(): void {
+    // Cache hits release their dependents synchronously, so a cached chain resolves in one pass; one SQLite
+    // transaction around the pass saves a read transaction per lookup. Misses start after it commits.
+    const misses: string[] = [];
+    if (this.ready.length > 1) this.inTransaction(() => this.resolveReady(misses));
+    else this.resolveReady(misses);
+    for (const id of misses) {
+      if (this.signal.aborted) break;
+      if (this.plan.nodes.get(id)!.entry!.def.heavy) this.launch(id);
+      else if (this.runningLight < this.lightLimit) {
+        this.runningLight++;
+        this.launch(id);
+      } else this.lightQueue.push(id);
+    }
+  }
+
+  private inTransaction(fn: () => void): void {
+    const sqlite = this.o.db.sqlite;
+    if (sqlite.inTransaction) {
+      fn();
+      return;
+    }
+    sqlite.transaction(fn).deferred();
+  }
+
+  private resolveReady(misses: string[]): void {
     while (this.ready.length > 0 && !this.signal.aborted) {
       const id = this.ready.shift()!;
       const c = this.plan.nodes.get(id)!;
@@ -182,11 +207,7 @@ class RunExecution {
         }
       }
       if (key !== undefined) this.keys.set(id, key);
-      if (def.heavy) this.launch(id);
-      else if (this.runningLight < this.lightLimit) {
-        this.runningLight++;
-        this.launch(id);
-      } else this.lightQueue.push(id);
+      misses.push(id);
     }
   }
 

@@ -25,7 +25,6 @@ export class CacheIndex {
     put: BetterSqlite3.Statement<
       [string, string, string, string | null, string, string, number, number, number]
     >;
-    touch: BetterSqlite3.Statement<[number, string]>;
     remove: BetterSqlite3.Statement<[string]>;
     stats: BetterSqlite3.Statement<[], { n: number; bytes: number | null }>;
   };
@@ -44,13 +43,15 @@ export class CacheIndex {
          ON CONFLICT(key) DO UPDATE SET outputs = excluded.outputs, display = excluded.display, refs = excluded.refs,
            output_hashes = excluded.output_hashes, size = excluded.size, last_used = excluded.last_used`,
       ),
-      touch: s.prepare('UPDATE cache_entries SET last_used = ? WHERE key = ?'),
       remove: s.prepare('DELETE FROM cache_entries WHERE key = ?'),
       stats: s.prepare('SELECT COUNT(*) AS n, SUM(size) AS bytes FROM cache_entries'),
     };
-    this.touchMany = s.transaction((keys: readonly string[], at: number) => {
-      for (const k of keys) this.stmts.touch.run(at, k);
-    });
+    const touchJson = s.prepare(
+      'UPDATE cache_entries SET last_used = ? WHERE key IN (SELECT value FROM json_each(?))',
+    );
+    this.touchMany = (keys, at) => {
+      touchJson.run(at, JSON.stringify(keys));
+    };
   }
 
   /** The cached result for `key`, or undefined on a miss (including an entry with a missing artifact). */

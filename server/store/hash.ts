@@ -9,13 +9,9 @@ export function sha256Hex(data: string | Uint8Array): string {
 
 /** sha256 of several parts, each length-prefixed so that ('ab','c') and ('a','bc') differ. */
 export function sha256Parts(parts: readonly string[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) {
-    h.update(String(Buffer.byteLength(p)));
-    h.update(':');
-    h.update(p);
-  }
-  return h.digest('hex');
+  let joined = '';
+  for (const p of parts) joined += `${p.length}:${p}`;
+  return createHash('sha256').update(joined).digest('hex');
 }
 
 export async function sha256File(path: string): Promise<{ hash: string; size: number }> {

@@ -2,7 +2,12 @@
  * Cycles among the given nodes (Tarjan's strongly connected components, iterative so deep graphs cannot
  * overflow the stack). Each cycle is listed in link order starting from its first node.
  */
-export function findCycles(scope: Set<string>, nodes: Map<string, { downstream: Set<string> }>): string[][] {
+export function findCycles(
+  allInScope: Set<string>,
+  nodes: Map<string, { downstream: Set<string>; upstream: Set<string> }>,
+): string[][] {
+  const scope = unsortable(allInScope, nodes);
+  if (scope.size === 0) return [];
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const onStack = new Set<string>();
@@ -48,6 +53,35 @@ export function findCycles(scope: Set<string>, nodes: Map<string, { downstream: 
     }
   }
   return cycles;
+}
+
+/**
+ * Peels off nodes that can be ordered (Kahn); only the rest, on or downstream of a cycle, needs Tarjan.
+ * Keeps the common acyclic case linear and cheap.
+ */
+function unsortable(
+  scope: Set<string>,
+  nodes: Map<string, { downstream: Set<string>; upstream: Set<string> }>,
+) {
+  const indegree = new Map<string, number>();
+  const queue: string[] = [];
+  for (const id of scope) {
+    let n = 0;
+    for (const up of nodes.get(id)?.upstream ?? []) if (scope.has(up)) n++;
+    indegree.set(id, n);
+    if (n === 0) queue.push(id);
+  }
+  for (let i = 0; i < queue.length; i++) {
+    for (const down of nodes.get(queue[i]!)?.downstream ?? []) {
+      const left = indegree.get(down);
+      if (left === undefined) continue;
+      indegree.set(down, left - 1);
+      if (left === 1) queue.push(down);
+    }
+  }
+  const rest = new Set(scope);
+  for (const id of queue) rest.delete(id);
+  return rest;
 }
 
 /** Walks the component along its links so the message reads as a path: a → b → c → a. */
