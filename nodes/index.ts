@@ -1,3 +1,4 @@
+import { captionEdit } from './caption/captionEdit.ts';
 import { loadImages } from './dataset/loadImages.ts';
 import { cropResize } from './image/cropResize.ts';
 import type { AnyNodeDefinition } from './sdk/defineNode.ts';
@@ -7,7 +8,7 @@ import { NodeRegistry } from './sdk/registry.ts';
  * The catalogue of built-in nodes. To add a node: import its definition and add one entry here.
  * `nodes/index.test.ts` fails if any entry does not register.
  */
-export const builtinNodes: AnyNodeDefinition[] = [loadImages, cropResize];
+export const builtinNodes: AnyNodeDefinition[] = [loadImages, cropResize, captionEdit];
 
 /** A registry holding every built-in node. */
 export function createBuiltinRegistry(): NodeRegistry {
