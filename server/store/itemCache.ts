@@ -6,6 +6,31 @@ import type { AppDatabase } from './database.ts';
 import { collectArtifactHashes, sha256Parts } from './hash.ts';
 
 type ItemRow = { result: string; refs: string };
+type ItemStatements = {
+  get: BetterSqlite3.Statement<[string], ItemRow>;
+  touch: BetterSqlite3.Statement<[number, string]>;
+  put: BetterSqlite3.Statement<[string, string, string, string, number, number, number]>;
+};
+
+/** Statements are prepared once per database, not once per node run. */
+const statements = new WeakMap<AppDatabase, ItemStatements>();
+function statementsFor(db: AppDatabase): ItemStatements {
+  let stmts = statements.get(db);
+  if (!stmts) {
+    const s = db.sqlite;
+    stmts = {
+      get: s.prepare('SELECT result, refs FROM item_cache WHERE key = ?'),
+      touch: s.prepare('UPDATE item_cache SET last_used = ? WHERE key = ?'),
+      put: s.prepare(
+        `INSERT INTO item_cache (key, node_type, result, refs, size, created, last_used) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(key) DO UPDATE SET result = excluded.result, refs = excluded.refs, size = excluded.size,
+           last_used = excluded.last_used`,
+      ),
+    };
+    statements.set(db, stmts);
+  }
+  return stmts;
+}
 
 export type ItemCacheOptions = {
   db: AppDatabase;
@@ -33,23 +58,10 @@ export function itemCacheKey(
  * or failed map keeps the work already done and the next run resumes from there.
  */
 export class SqliteItemCache implements PerItemCache {
-  private readonly stmts: {
-    get: BetterSqlite3.Statement<[string], ItemRow>;
-    touch: BetterSqlite3.Statement<[number, string]>;
-    put: BetterSqlite3.Statement<[string, string, string, string, number, number, number]>;
-  };
+  private readonly stmts: ItemStatements;
 
   constructor(private readonly options: ItemCacheOptions) {
-    const s = options.db.sqlite;
-    this.stmts = {
-      get: s.prepare('SELECT result, refs FROM item_cache WHERE key = ?'),
-      touch: s.prepare('UPDATE item_cache SET last_used = ? WHERE key = ?'),
-      put: s.prepare(
-        `INSERT INTO item_cache (key, node_type, result, refs, size, created, last_used) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(key) DO UPDATE SET result = excluded.result, refs = excluded.refs, size = excluded.size,
-           last_used = excluded.last_used`,
-      ),
-    };
+    this.stmts = statementsFor(options.db);
   }
 
   async map<T, R>(
