@@ -311,6 +311,44 @@ describe('executor: cancel', () => {
     ).toEqual(['loop', 'out', 'slow']);
   });
 
+  it('cancelling a run waiting for the shared engine lock leaves the other run alone', async () => {
+    const lock = new Semaphore(1);
+    t.close();
+    t = createTestExecutor({ dataDir: tmp.dir, heavyLock: lock });
+    const other = makeTempDir();
+    const t2 = createTestExecutor({ dataDir: other.dir, heavyLock: lock });
+    try {
+      const holder = workflow()
+        .node('h', 'test/basic/heavy', { ms: 200 })
+        .node('out', 'test/basic/sink')
+        .link('h.out', 'out.value')
+        .build();
+      const waiter = workflow()
+        .node('h', 'test/basic/heavy', { ms: 1 })
+        .node('out', 'test/basic/sink')
+        .link('h.out', 'out.value')
+        .build();
+      const controller = new AbortController();
+      let started: () => void;
+      const holderStarted = new Promise<void>((r) => {
+        started = r;
+      });
+      const first = t.run(holder, { onEvent: (e) => e.type === 'node.started' && started() });
+      await holderStarted;
+      const second = t2.run(waiter, { signal: controller.signal });
+      controller.abort();
+      const [r1, r2] = await Promise.all([first, second]);
+      expect(r1.outcome.status).toBe('succeeded');
+      expect(r2.outcome.status).toBe('cancelled');
+      expect(statuses(r2.outcome)).toEqual({ h: 'cancelled', out: 'cancelled' });
+      expect(r2.events.some((e) => e.type === 'node.started')).toBe(false);
+      expect(lock.pending).toBe(0);
+    } finally {
+      t2.close();
+      other.cleanup();
+    }
+  });
+
   it('a run cancelled before it starts runs nothing', async () => {
     const controller = new AbortController();
     controller.abort();
