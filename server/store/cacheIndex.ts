@@ -32,7 +32,7 @@ export class CacheIndex {
 
   constructor(
     readonly db: AppDatabase,
-    private readonly store: Pick<FileArtifactStore, 'verify'>,
+    private readonly store: Pick<FileArtifactStore, 'verify' | 'has'>,
   ) {
     const s = db.sqlite;
     this.stmts = {
@@ -81,7 +81,8 @@ export class CacheIndex {
     const display = entry.display === undefined ? null : JSON.stringify(entry.display);
     const refs = collectArtifactHashes(entry.outputs);
     if (entry.display !== undefined) collectArtifactHashes(entry.display, refs);
-    const refsJson = JSON.stringify([...refs]);
+    // Only hashes naming stored artifacts are references (a MODEL value's checkpoint sha256 is not one).
+    const refsJson = JSON.stringify([...refs].filter((h) => this.store.has(h)));
     const size = outputs.length + (display?.length ?? 0) + refsJson.length;
     const now = Date.now();
     this.stmts.put.run(

@@ -103,6 +103,33 @@ describe('CacheGc', () => {
     expect([store.has(orphan), store.has(fresh)]).toEqual([false, true]);
   });
 
+  it('a thumbnail hash in display makes the entry a miss once the thumbnail is gone', async () => {
+    const thumb = await blob('t');
+    cache.put('e', 'test/basic/thumbs', { outputs: {}, display: { thumbs: [{ thumb }] }, outputHashes: {} });
+    expect(has('e')).toBe(true);
+    store.evict(thumb);
+    expect(has('e')).toBe(false);
+  });
+
+  it('counts any stored hash as a reference (thumbnails in display), but not hashes outside the store', async () => {
+    const thumb = await blob('t');
+    const modelSha = 'f'.repeat(64);
+    cache.put('e', 'test/basic/model', {
+      outputs: {
+        model: { kind: 'model', path: '/m.safetensors', sha256: modelSha, arch: 'sd1', config: {} },
+      },
+      display: { thumbs: [{ thumb }] },
+      outputHashes: { model: 'x' },
+    });
+    expect(has('e')).toBe(true); // the checkpoint's sha256 is not an artifact, so it cannot make a miss
+    // Referenced, so not an orphan: GC has to drop the entry before it may drop the thumbnail.
+    expect(gc.collect({ maxBytes: gc.usage().totalBytes - 1 })).toMatchObject({
+      removedEntries: 1,
+      removedArtifacts: 1,
+    });
+    expect(store.has(thumb)).toBe(false);
+  });
+
   it('covers the per-item cache too', async () => {
     const items = createItemCache({ db, store, nodeType: 'test/basic/caption', nodeVersion: '1.0.0' });
     const thumb = await blob('t');

@@ -25,15 +25,18 @@ export async function sha256File(path: string): Promise<{ hash: string; size: nu
   return { hash: h.digest('hex'), size };
 }
 
-/** Every `hash` field holding a sha256, anywhere in a JSON value: the artifacts the value references. */
+/**
+ * Every sha256-looking string anywhere in a JSON value (`hash`, `thumb`, … fields, array elements): the
+ * artifacts the value may reference. Callers that need certainty filter by what the store holds, since a
+ * value may also carry hashes of things outside the store (e.g. a checkpoint's sha256).
+ */
 export function collectArtifactHashes(value: unknown, into: Set<string> = new Set()): Set<string> {
-  if (Array.isArray(value)) {
+  if (typeof value === 'string') {
+    if (value.length === 64 && SHA256_RE.test(value)) into.add(value);
+  } else if (Array.isArray(value)) {
     for (const v of value) collectArtifactHashes(v, into);
   } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) {
-      if (k === 'hash' && typeof v === 'string' && SHA256_RE.test(v)) into.add(v);
-      else if (typeof v === 'object' && v !== null) collectArtifactHashes(v, into);
-    }
+    for (const v of Object.values(value)) collectArtifactHashes(v, into);
   }
   return into;
 }

@@ -35,7 +35,7 @@ function statementsFor(db: AppDatabase): ItemStatements {
 export type ItemCacheOptions = {
   db: AppDatabase;
   /** Used to check that artifacts a cached result references still exist; a missing one is a miss. */
-  store?: Pick<FileArtifactStore, 'verify'>;
+  store?: Pick<FileArtifactStore, 'verify' | 'has'>;
   nodeType: string;
   nodeVersion: string;
   signal?: AbortSignal;
@@ -127,7 +127,10 @@ export class SqliteItemCache implements PerItemCache {
 
   private save(key: string, result: unknown): void {
     const json = JSON.stringify({ v: result === undefined ? null : result });
-    const refs = JSON.stringify([...collectArtifactHashes(result)]);
+    const { store } = this.options;
+    const hashes = [...collectArtifactHashes(result)];
+    // Only hashes naming stored artifacts are references; others (e.g. a model's sha256) are plain data.
+    const refs = JSON.stringify(store ? hashes.filter((h) => store.has(h)) : hashes);
     const now = Date.now();
     this.stmts.put.run(key, this.options.nodeType, json, refs, json.length, now, now);
   }
