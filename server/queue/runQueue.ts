@@ -4,6 +4,7 @@ import type { ActiveRun, QueueState, ServerMessage } from '../api/events/serverM
 import type { ExecutorEvent, NodeErrorInfo } from '../executor/events.ts';
 import type { Executor } from '../executor/executor.ts';
 import type { RunOutcome } from '../executor/runState.ts';
+import type { CacheGc } from '../store/gc.ts';
 import { collectArtifactHashes } from '../store/hash.ts';
 import { loadWorkflow } from '../workflow/load.ts';
 import { formatNodeError } from '../workflow/nodeErrors.ts';
@@ -17,6 +18,10 @@ export type RunQueueOptions = {
   registry: NodeRegistry;
   /** Receives every message for websocket clients (queue, run and node messages). */
   publish: (msg: ServerMessage) => void;
+  /** Pins the artifacts of queued and running runs against garbage collection. */
+  gc?: Pick<CacheGc, 'pin' | 'unpin'>;
+  /** Called after each run ends (not when the server closes mid-run), e.g. to collect garbage. */
+  afterRun?: (runId: string) => void;
   now?: () => number;
 };
 
@@ -61,6 +66,7 @@ export class RunQueue {
       if (run.status === 'running') this.o.repo.requeue(run.id);
       this.pending.push(run.id);
       this.pendingSummaries.set(run.id, { ...run, status: 'queued' });
+      this.o.gc?.pin(run.id, collectArtifactHashes(this.o.repo.workflow(run.id)));
     }
     this.publishQueue();
     this.kick();
@@ -79,6 +85,7 @@ export class RunQueue {
     this.pending.push(summary.id);
     this.pendingSummaries.set(summary.id, summary);
     this.pendingWorkflows.set(summary.id, doc);
+    this.o.gc?.pin(summary.id, collectArtifactHashes(doc));
     this.o.publish({ type: 'run.queued', runId: summary.id, ts: this.now(), run: summary });
     this.publishQueue();
     this.kick();
@@ -97,6 +104,7 @@ export class RunQueue {
       this.pendingSummaries.delete(runId);
       this.pendingWorkflows.delete(runId);
       this.o.repo.markFinished(runId, 'cancelled', this.now(), null);
+      this.o.gc?.unpin(runId);
       this.o.publish({ type: 'run.cancelled', runId, ts: this.now(), status: 'cancelled', wasQueued: true });
       this.publishQueue();
       return { ok: true, status: 'cancelled' };
@@ -307,6 +315,12 @@ export class RunQueue {
       }
     }
     this.publishQueue();
+    this.o.gc?.unpin(runId);
+    try {
+      this.o.afterRun?.(runId);
+    } catch (err) {
+      console.error(`[queue] after run ${runId}:`, err);
+    }
   }
 
   private onEvent(run: Running, e: ExecutorEvent): void {
@@ -331,6 +345,7 @@ export class RunQueue {
         break;
       }
       case 'node.cached':
+        this.o.gc?.pin(run.summary.id, collectArtifactHashes([e.outputs, e.display]));
         this.setNode(run, e.nodeId, {
           ...prev,
           status: 'cached',
@@ -342,6 +357,7 @@ export class RunQueue {
         });
         break;
       case 'node.output':
+        this.o.gc?.pin(run.summary.id, collectArtifactHashes([e.outputs, e.display]));
         this.setNode(run, e.nodeId, {
           ...finished(prev, e.ts),
           status: 'done',

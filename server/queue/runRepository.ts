@@ -1,6 +1,7 @@
 import type { Statement } from 'better-sqlite3';
 import type { NodeErrorInfo } from '../executor/events.ts';
 import type { AppDatabase } from '../store/database.ts';
+import { collectArtifactHashes } from '../store/hash.ts';
 import { queueMigrations } from './migrations.ts';
 import type {
   LogEntry,
@@ -256,6 +257,19 @@ export class RunRepository {
   /** Queued and interrupted runs, oldest first: what a restarted server must run. */
   unfinished(): RunSummary[] {
     return (this.s.unfinished.all() as RunRow[]).map(toSummary);
+  }
+
+  /**
+   * Artifacts referenced by queued and running runs (their workflows and finished nodes' outputs), for a
+   * garbage collection run by another process (the CLI) than the server holding the live pins.
+   */
+  unfinishedReferences(): Set<string> {
+    const pins = new Set<string>();
+    for (const run of this.unfinished()) {
+      collectArtifactHashes(this.workflow(run.id), pins);
+      for (const n of this.nodeStates(run.id)) collectArtifactHashes([n.outputs, n.display], pins);
+    }
+    return pins;
   }
 
   requeue(id: string): void {

@@ -9,6 +9,7 @@ export const EngineDevice = z.object({
   kind: z.string(),
   memoryBytes: z.number().optional(),
 });
+export type EngineDevice = z.infer<typeof EngineDevice>;
 
 /** What `GET /api/system` reports about the native engine; never an error, even when it is missing. */
 export const EngineStatus = z.discriminatedUnion('status', [
