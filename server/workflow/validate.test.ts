@@ -174,6 +174,18 @@ describe('validateWorkflow', () => {
     ]);
   });
 
+  it('node saved with a version that is not semver', () => {
+    const doc = valid().node('s', 'test/basic/scale', {}, { version: 'v2' }).link('a.value', 's.in').build();
+    expect(errorsOf(doc)).toEqual([
+      expect.objectContaining({
+        nodeId: 's',
+        field: 'version',
+        kind: 'node-version',
+        message: expect.stringMatching(/"v2" is not semver/),
+      }),
+    ]);
+  });
+
   it('node saved with an incompatible version', () => {
     const doc = valid()
       .node('s', 'test/basic/scale', {}, { version: '0.9.0' })

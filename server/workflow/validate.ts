@@ -164,14 +164,13 @@ export function analyzeWorkflow(
     }
     const relation = relateVersions(node.version, entry.def.version);
     if (relation !== 'compatible') {
-      err(
-        c,
-        'node-version',
+      const message =
         relation === 'newer-major'
           ? `saved with version ${node.version}, newer than this loraflow's ${entry.def.version}: update loraflow`
-          : `saved with version ${node.version}, incompatible with ${entry.def.version}: replace the node with a new one`,
-        'version',
-      );
+          : relation === 'invalid'
+            ? `version ${JSON.stringify(node.version)} is not semver (e.g. ${entry.def.version}): fix it or replace the node`
+            : `saved with version ${node.version}, incompatible with ${entry.def.version}: replace the node with a new one`;
+      err(c, 'node-version', message, 'version');
     }
     if (node.bypass) {
       checkBypass(c, nodes, err);
