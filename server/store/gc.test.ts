@@ -1,3 +1,4 @@
+import { existsSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../tests/helpers/tempDir.ts';
 import { createArtifactStore, type FileArtifactStore } from './artifactStore.ts';
@@ -128,6 +129,17 @@ describe('CacheGc', () => {
       removedArtifacts: 1,
     });
     expect(store.has(thumb)).toBe(false);
+  });
+
+  it('sweeps temp files older than the age limit', () => {
+    const old = store.tempPath('.part');
+    const fresh = store.tempPath('.part');
+    writeFileSync(old, 'x');
+    writeFileSync(fresh, 'y');
+    const lastWeek = new Date(Date.now() - 7 * 24 * 3600 * 1000);
+    utimesSync(old, lastWeek, lastWeek);
+    expect(gc.collect({ maxBytes: 1e9 }).removedTempFiles).toBe(1);
+    expect([existsSync(old), existsSync(fresh)]).toEqual([false, true]);
   });
 
   it('covers the per-item cache too', async () => {

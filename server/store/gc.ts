@@ -1,3 +1,5 @@
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { FileArtifactStore } from './artifactStore.ts';
 import type { AppDatabase } from './database.ts';
 
@@ -12,7 +14,11 @@ export type GcResult = {
   /** Artifacts kept only because a queued or running run references them. */
   keptPinned: number;
   limitBytes: number;
+  /** Files in the store's temp directory left behind by crashed or killed runs, removed. */
+  removedTempFiles: number;
 };
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 type Entry = {
   table: 'cache_entries' | 'item_cache';
@@ -64,8 +70,9 @@ export class CacheGc {
   }
 
   /** Frees least-recently-used entries (and artifacts nothing else references) until usage ≤ maxBytes. */
-  collect(options: { maxBytes: number; pinned?: Iterable<string> }): GcResult {
+  collect(options: { maxBytes: number; pinned?: Iterable<string>; tempMaxAgeMs?: number }): GcResult {
     const limitBytes = Math.max(0, options.maxBytes);
+    const removedTempFiles = this.sweepTemp(options.tempMaxAgeMs ?? DAY_MS);
     const pinned = this.pinnedHashes();
     for (const h of options.pinned ?? []) pinned.add(h);
     const oldestPin = Math.min(...[...this.pins.values()].map((p) => p.since));
@@ -154,7 +161,26 @@ export class CacheGc {
       removedArtifacts,
       keptPinned: keptPinned.size,
       limitBytes,
+      removedTempFiles,
     };
+  }
+
+  /** Removes temp files older than `maxAgeMs` (a live node's temp file is younger than any run can be idle). */
+  sweepTemp(maxAgeMs: number): number {
+    const cutoff = Date.now() - maxAgeMs;
+    let removed = 0;
+    for (const name of readdirSync(this.store.tmpDir)) {
+      const path = join(this.store.tmpDir, name);
+      try {
+        if (statSync(path).mtimeMs < cutoff) {
+          rmSync(path, { recursive: true, force: true });
+          removed++;
+        }
+      } catch {
+        // vanished meanwhile
+      }
+    }
+    return removed;
   }
 }
 
