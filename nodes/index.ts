@@ -1,6 +1,12 @@
 import { captionEdit } from './caption/captionEdit.ts';
 import { loadImages } from './dataset/loadImages.ts';
 import { cropResize } from './image/cropResize.ts';
+import { loadLora } from './model/loadLora.ts';
+import { regularizationGenerate } from './sample/regularization.ts';
+import { sample } from './sample/sample.ts';
+import { saveDataset } from './save/saveDataset.ts';
+import { saveImages } from './save/saveImages.ts';
+import { saveLora } from './save/saveLora.ts';
 import type { AnyNodeDefinition } from './sdk/defineNode.ts';
 import { NodeRegistry } from './sdk/registry.ts';
 
@@ -8,7 +14,17 @@ import { NodeRegistry } from './sdk/registry.ts';
  * The catalogue of built-in nodes. To add a node: import its definition and add one entry here.
  * `nodes/index.test.ts` fails if any entry does not register.
  */
-export const builtinNodes: AnyNodeDefinition[] = [loadImages, cropResize, captionEdit];
+export const builtinNodes: AnyNodeDefinition[] = [
+  loadImages,
+  cropResize,
+  captionEdit,
+  saveLora,
+  saveImages,
+  saveDataset,
+  loadLora,
+  sample,
+  regularizationGenerate,
+];
 
 /** A registry holding every built-in node. */
 export function createBuiltinRegistry(): NodeRegistry {

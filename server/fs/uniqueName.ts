@@ -74,3 +74,27 @@ export async function writeFileAtomic(
     throw e;
   }
 }
+
+/** Atomically creates `target` with `data`; returns false (writing nothing) when the name is taken. */
+export async function writeFileExclusive(target: string, data: Uint8Array): Promise<boolean> {
+  const tmp = await writeTemp(target, data);
+  try {
+    await publishExclusive(tmp, target);
+    return true;
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+}
+
+/** Atomically writes `target`, replacing it if present. */
+export async function replaceFileAtomic(target: string, data: Uint8Array): Promise<void> {
+  const tmp = await writeTemp(target, data);
+  try {
+    await rename(tmp, target);
+  } catch (e) {
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+}
