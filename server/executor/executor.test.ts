@@ -125,7 +125,10 @@ describe('executor: running and caching', () => {
     const { outcome } = await t.run(chain(), { outputs: ['out2'] });
     expect(statuses(outcome)).toEqual({ c: 'done', out2: 'done' });
     const plan = t.executor.plan(chain(), ['out']);
-    expect(plan.ok && plan.plan.order).toEqual(['a', 'b', 'sum', 'out']);
+    if (!plan.ok) throw new Error('plan failed');
+    expect(plan.plan.order).toEqual(['a', 'b', 'sum', 'out']);
+    const reused = await t.run(chain(), { plan: plan.plan });
+    expect(statuses(reused.outcome)).toEqual({ a: 'done', b: 'done', sum: 'done', out: 'done' });
   });
 
   it('passes list inputs in link order and bypassed nodes through', async () => {

@@ -36,6 +36,8 @@ export type RunOptions = {
   onEvent?: (event: ExecutorEvent) => void;
   /** Extra services for this run only (merged over the executor's). */
   services?: NodeServices;
+  /** A plan from `plan(doc, outputs)` for this same document, to skip validating it twice. */
+  plan?: ExecutionPlan;
 };
 
 export type Executor = {
@@ -55,7 +57,9 @@ export function createExecutor(options: ExecutorOptions): Executor {
     plan: (doc, outputs) => planWorkflow(doc, options.registry, outputs),
     async run(doc, runOptions) {
       const startedAt = Date.now();
-      const planned = planWorkflow(doc, options.registry, runOptions.outputs);
+      const planned: PlanResult = runOptions.plan
+        ? { ok: true, plan: runOptions.plan }
+        : planWorkflow(doc, options.registry, runOptions.outputs);
       if (!planned.ok) {
         return {
           runId: runOptions.runId,
