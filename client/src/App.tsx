@@ -15,6 +15,7 @@ import { useNodeDefs } from './features/graph/nodeDefsStore.ts';
 import { Palette } from './features/graph/Palette.tsx';
 import { connectEvents } from './features/run/eventsClient.ts';
 import { QueuePanel } from './features/run/QueuePanel.tsx';
+import { restoreAutosave, startAutosave } from './features/workflows/autosave.ts';
 import { OpenDialog } from './features/workflows/OpenDialog.tsx';
 import { SaveDialog } from './features/workflows/SaveDialog.tsx';
 import { importFile } from './features/workflows/workflowActions.ts';
@@ -62,6 +63,8 @@ function Editor() {
 export function App() {
   useEffect(() => {
     void useNodeDefs.getState().load();
+    if (restoreAutosave()) useUi.getState().requestFit();
+    const stopAutosave = startAutosave();
     const stop = connectEvents();
     const beforeUnload = (e: BeforeUnloadEvent) => {
       if (isDirty(graphStore.getState())) e.preventDefault();
@@ -69,6 +72,7 @@ export function App() {
     window.addEventListener('beforeunload', beforeUnload);
     return () => {
       stop();
+      stopAutosave();
       window.removeEventListener('beforeunload', beforeUnload);
     };
   }, []);

@@ -26,12 +26,8 @@ export function Toolbar() {
   return (
     <header className="toolbar">
       <span className="brand">loraflow</span>
-      <span
-        className="wf-name"
-        data-testid="workflow-name"
-        title={savedName ? `saved as ${savedName}` : 'not saved yet'}
-      >
-        {name}
+      <span className="wf-name" title={savedName ? `saved as ${savedName}` : 'not saved yet'}>
+        <span data-testid="workflow-name">{name}</span>
         {dirty && (
           <span className="dirty" role="img" aria-label="unsaved changes" title="Unsaved changes">
             {' '}

@@ -52,7 +52,7 @@ export function extractPreviews(display: Record<string, unknown> | undefined, ma
   for (const [k, v] of Object.entries(display)) {
     if ((typeof v === 'number' || typeof v === 'boolean') && out.lines.length < 6)
       out.lines.push(`${k}: ${v}`);
-    else if (typeof v === 'string' && !SHA256.test(v) && out.lines.length < 6)
+    else if (typeof v === 'string' && v !== '' && !SHA256.test(v) && out.lines.length < 6)
       out.lines.push(`${k}: ${v.slice(0, 160)}`);
     else visit(v, k, 0);
   }

@@ -1,0 +1,285 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withPngText } from '../../nodes/png/textChunks.ts';
+import {
+  addNodeBySearch,
+  badge,
+  type Harness,
+  handle,
+  nodeIds,
+  nodeLocator,
+  startHarness,
+  textOf,
+  wire,
+} from './harness.ts';
+
+let h: Harness;
+let page: Page;
+
+beforeAll(async () => {
+  h = await startHarness();
+  page = h.page;
+  await page.goto('/');
+  await page
+    .getByRole('navigation', { name: 'Node palette' })
+    .getByRole('button', { name: 'Load Images' })
+    .waitFor();
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function newWorkflow() {
+  await page.getByRole('button', { name: 'New', exact: true }).click();
+  await expect.poll(() => nodeIds(page)).toEqual([]);
+}
+
+async function setNumber(nodeId: string, param: string, value: number) {
+  const input = nodeLocator(page, nodeId).locator(`#p-${nodeId}-${param}`);
+  await input.fill(String(value));
+}
+
+describe('editor end to end', () => {
+  it('builds a workflow through the UI, refuses a bad wire with its reason, runs it and shows results', async () => {
+    await newWorkflow();
+    const load = await addNodeBySearch(page, 300, 120, 'load images');
+    const a = await addNodeBySearch(page, 300, 450, 'number');
+    const add = await addNodeBySearch(page, 650, 330, 'add');
+    const slow = await addNodeBySearch(page, 920, 330, 'slow');
+    const sink = await addNodeBySearch(page, 800, 100, 'sink');
+    // The palette's filter narrows the list.
+    const palette = page.getByRole('navigation', { name: 'Node palette' });
+    await page.getByRole('searchbox', { name: 'Filter palette' }).fill('sink');
+    await expect.poll(() => palette.getByRole('button').allTextContents()).toEqual(['Sink']);
+    await page.getByRole('searchbox', { name: 'Filter palette' }).fill('');
+
+    // IMAGES cannot go into a PROMPTS input: refused, with the reason next to the pointer.
+    await wire(page, [load, 'images'], [add, 'a']);
+    await expect
+      .poll(() => textOf(page.locator('.toast.at-pointer')), { timeout: 15_000 })
+      .toContain('IMAGES output cannot connect to a PROMPTS input');
+    await h.shot('01-refused-connection');
+    expect(await page.locator('.react-flow__edge').count()).toBe(0);
+
+    await wire(page, [a, 'value'], [add, 'a']);
+    await wire(page, [add, 'sum'], [slow, 'in']);
+    await wire(page, [load, 'images'], [sink, 'value']);
+    await expect.poll(() => page.locator('.react-flow__edge').count(), { timeout: 15_000 }).toBe(3);
+
+    // Drop a wire from Slow's output in empty space: the search lists only compatible nodes and wires the pick.
+    const out = await handle(page, slow, 'out', 'source').boundingBox();
+    await page.mouse.move(out!.x + 4, out!.y + 4);
+    await page.mouse.down();
+    await page.mouse.move(1150, 560, { steps: 8 });
+    await page.mouse.up();
+    const search = page.getByRole('searchbox', { name: 'Search nodes' });
+    await search.waitFor({ state: 'visible' });
+    const offered = await page.locator('.node-search li .title').allTextContents();
+    expect(offered).toContain('Save');
+    expect(offered).not.toContain('Load Images');
+    expect(offered).not.toContain('Number');
+    await search.fill('save');
+    await search.press('Enter');
+    await expect.poll(() => page.locator('.react-flow__edge').count(), { timeout: 15_000 }).toBe(4);
+    const save = (await nodeIds(page)).at(-1)!;
+
+    // Params: widgets know their ranges; an invalid value is marked inline.
+    await setNumber(a, 'value', 7);
+    await setNumber(slow, 'steps', 40);
+    await setNumber(slow, 'stepMs', 25);
+    await setNumber(slow, 'steps', 0);
+    await expect
+      .poll(() => textOf(nodeLocator(page, slow).locator('.field-error')), { timeout: 15_000 })
+      .toBe('Must be at least 1');
+    await setNumber(slow, 'steps', 40);
+    await expect
+      .poll(() => nodeLocator(page, slow).locator('.field-error').count(), { timeout: 15_000 })
+      .toBe(0);
+    await nodeLocator(page, load).locator(`#p-${load}-folder`).fill('dogs');
+    await h.shot('02-built');
+
+    await page.keyboard.press('Control+Enter');
+    await expect.poll(() => textOf(badge(page, slow)), { timeout: 15_000 }).toMatch(/queued|running/);
+    await expect.poll(() => textOf(badge(page, slow)), { timeout: 15_000 }).toBe('running');
+    await expect
+      .poll(() => textOf(nodeLocator(page, slow).locator('.progress-text')), { timeout: 15_000 })
+      .toMatch(/\d+% step \d+/);
+    await h.shot('03-running');
+    await expect.poll(() => textOf(badge(page, save)), { timeout: 20_000 }).toBe('done');
+    await expect.poll(() => textOf(badge(page, slow)), { timeout: 15_000 }).toBe('done');
+    await expect
+      .poll(() => textOf(nodeLocator(page, save).locator('.display-lines')), { timeout: 15_000 })
+      .toContain('saved: 7');
+    // The sink shows the dataset's images as previews, with captions.
+    await expect
+      .poll(() => nodeLocator(page, sink).locator('.thumb img').count(), { timeout: 15_000 })
+      .toBe(3);
+    await expect
+      .poll(() => textOf(nodeLocator(page, sink).locator('.thumb .cap').first()), { timeout: 15_000 })
+      .toContain('sks dog');
+    await expect.poll(() => textOf(page.getByTestId('run-status')), { timeout: 15_000 }).toBe('finished');
+    await h.shot('04-finished');
+
+    // Re-running an unchanged workflow is served from the cache.
+    await page.getByRole('button', { name: '▶ Run' }).click();
+    await expect.poll(() => textOf(badge(page, slow)), { timeout: 10_000 }).toBe('cached');
+    await expect.poll(() => textOf(badge(page, save)), { timeout: 10_000 }).toBe('done');
+
+    // The queue panel lists both runs with their status.
+    await page.getByRole('button', { name: 'Queue', exact: true }).click();
+    await expect.poll(() => page.getByTestId('run-row').count(), { timeout: 15_000 }).toBe(2);
+    await expect
+      .poll(() => textOf(page.getByTestId('run-row').first()), { timeout: 15_000 })
+      .toContain('succeeded');
+    await h.shot('05-queue');
+    await page.getByRole('button', { name: 'Close queue' }).click();
+  });
+
+  it('undoes and redoes graph edits with the keyboard', async () => {
+    const before = await nodeIds(page);
+    await page.locator('.react-flow__pane').click({ position: { x: 500, y: 20 } });
+    const added = await addNodeBySearch(page, 260, 640, 'number');
+    expect(await nodeIds(page)).toHaveLength(before.length + 1);
+    await page.locator('.react-flow__pane').click({ position: { x: 500, y: 20 } });
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => nodeIds(page)).toEqual(before);
+    await page.keyboard.press('Control+Shift+Z');
+    await expect.poll(() => nodeIds(page)).toContain(added);
+    // Delete with the keyboard, then undo brings the node back.
+    await nodeLocator(page, added).locator('.wf-node-title').click();
+    await page.keyboard.press('Delete');
+    await expect.poll(() => nodeIds(page)).toEqual(before);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => nodeIds(page)).toContain(added);
+  });
+
+  it('restores the live state of a run after a reload', async () => {
+    await newWorkflow();
+    const slow = await addNodeBySearch(page, 400, 250, 'slow');
+    const sink = await addNodeBySearch(page, 800, 250, 'sink');
+    await wire(page, [slow, 'out'], [sink, 'value']);
+    await setNumber(slow, 'steps', 400);
+    await setNumber(slow, 'stepMs', 25);
+    await page.keyboard.press('Control+Enter');
+    await expect.poll(() => textOf(badge(page, slow)), { timeout: 15_000 }).toBe('running');
+    await page.reload();
+    await expect.poll(() => textOf(badge(page, slow)), { timeout: 15_000 }).toBe('running');
+    await expect
+      .poll(() => textOf(nodeLocator(page, slow).locator('.progress-text')), { timeout: 15_000 })
+      .toContain('step');
+    await h.shot('06-after-reload');
+    await page.getByRole('button', { name: '■ Cancel' }).click();
+    await expect.poll(() => textOf(badge(page, slow)), { timeout: 10_000 }).toBe('cancelled');
+    await expect.poll(() => textOf(page.getByTestId('run-status')), { timeout: 15_000 }).toBe('cancelled');
+  });
+
+  it('saves to the server, reloads and opens the workflow again', async () => {
+    await newWorkflow();
+    const n = await addNodeBySearch(page, 400, 250, 'number');
+    await setNumber(n, 'value', 42);
+    await page.getByRole('img', { name: 'unsaved changes' }).waitFor({ state: 'visible' });
+    await page.keyboard.press('Control+s');
+    await page.getByLabel('Name').fill('e2e answer');
+    await page.getByRole('button', { name: 'Save', exact: true }).last().click();
+    await expect
+      .poll(() => textOf(page.getByTestId('workflow-name')), { timeout: 15_000 })
+      .toBe('e2e answer');
+    await expect
+      .poll(() => page.getByRole('img', { name: 'unsaved changes' }).count(), { timeout: 15_000 })
+      .toBe(0);
+    await page.reload();
+    await newWorkflow();
+    await page.keyboard.press('Control+o');
+    await page
+      .getByRole('dialog', { name: 'Open workflow' })
+      .getByRole('button', { name: /e2e answer/ })
+      .click();
+    await expect.poll(() => nodeIds(page)).toEqual([n]);
+    await expect
+      .poll(() => nodeLocator(page, n).locator(`#p-${n}-value`).inputValue(), { timeout: 15_000 })
+      .toBe('42');
+    await expect
+      .poll(() => textOf(page.getByTestId('workflow-name')), { timeout: 15_000 })
+      .toBe('e2e answer');
+  });
+
+  it('restores a workflow from a PNG dropped on the canvas', async () => {
+    await newWorkflow();
+    const doc = {
+      format: 'loraflow.workflow',
+      version: 1,
+      nodes: [
+        {
+          id: '1',
+          type: 'test/basic/number',
+          version: '1.0.0',
+          params: { value: 5 },
+          position: { x: 0, y: 0 },
+        },
+        {
+          id: '2',
+          type: 'test/basic/sink',
+          version: '1.0.0',
+          params: { label: 'from png' },
+          position: { x: 320, y: 0 },
+        },
+        {
+          id: '3',
+          type: 'vendor/pack/unknown',
+          version: '2.0.0',
+          params: { keep: true },
+          position: { x: 0, y: 220 },
+        },
+      ],
+      links: [{ id: 'l1', from: { node: '1', output: 'value' }, to: { node: '2', input: 'value' } }],
+      meta: { name: 'from a png', description: '', created_with: 'e2e' },
+    };
+    const png = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#888' } })
+      .png()
+      .toBuffer();
+    const withWorkflow = withPngText(png, { 'loraflow.workflow': JSON.stringify(doc) });
+    await page.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([bytes], 'shared.png', { type: 'image/png' }));
+      const target = document.querySelector('.canvas')!;
+      target.dispatchEvent(
+        new DragEvent('dragover', {
+          dataTransfer: dt,
+          bubbles: true,
+          cancelable: true,
+          clientX: 600,
+          clientY: 300,
+        }),
+      );
+      target.dispatchEvent(
+        new DragEvent('drop', {
+          dataTransfer: dt,
+          bubbles: true,
+          cancelable: true,
+          clientX: 600,
+          clientY: 300,
+        }),
+      );
+    }, Buffer.from(withWorkflow).toString('base64'));
+    await expect.poll(() => nodeIds(page)).toEqual(['1', '2', '3']);
+    await expect
+      .poll(() => textOf(page.getByTestId('workflow-name')), { timeout: 15_000 })
+      .toBe('from a png');
+    await expect.poll(() => page.locator('.react-flow__edge').count(), { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(() => textOf(nodeLocator(page, '3')), { timeout: 15_000 })
+      .toContain('Unknown node type vendor/pack/unknown');
+    await h.shot('07-dropped-png');
+  });
+
+  it('logged no console errors', () => {
+    // A refused websocket or a failed request would show up here.
+    expect(h.errors).toEqual([]);
+    expect(readFileSync(join(h.dataDir, 'workflows', 'e2e answer.json'), 'utf8')).toContain('"value": 42');
+  });
+});
