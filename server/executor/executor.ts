@@ -8,7 +8,7 @@ import type { WorkflowDocument } from '../workflow/schema.ts';
 import type { CompiledNode } from '../workflow/validate.ts';
 import { nodeCacheKey, valueHash } from './cacheKey.ts';
 import type { ExecutorEvent, NodeErrorInfo } from './events.ts';
-import { createNodeContext, isAbortError } from './nodeContext.ts';
+import { createNodeContext } from './nodeContext.ts';
 import { validateNodeOutputs } from './outputs.ts';
 import { type ExecutionPlan, type PlanResult, planWorkflow } from './plan.ts';
 import { ProgressThrottle } from './progressThrottle.ts';
@@ -300,7 +300,7 @@ class RunExecution {
       throttle.dispose();
       release?.();
       release = undefined;
-      if (this.signal.aborted && (isAbortError(err) || state.status !== 'running')) {
+      if (this.signal.aborted) {
         this.finishTimes(state);
         this.settle(id, 'cancelled');
         this.emit({ type: 'node.cancelled', ...this.base(id) });

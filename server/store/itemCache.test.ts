@@ -52,6 +52,13 @@ describe('SqliteItemCache', () => {
     expect(changed).toHaveLength(5);
   });
 
+  it('computes duplicate items once', async () => {
+    const calls: string[] = [];
+    const r = await mapUpper(['a', 'b', 'a', 'a'], 0, calls);
+    expect(calls).toEqual(['a', 'b']);
+    expect(r).toEqual([{ text: 'A' }, { text: 'B' }, { text: 'A' }, { text: 'A' }]);
+  });
+
   it('keys on node type and version', async () => {
     await mapUpper(items(3), 0, []);
     const other = createItemCache({ db: t.db, nodeType: 'test/basic/caption', nodeVersion: '2.0.0' });

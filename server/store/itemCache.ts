@@ -75,7 +75,7 @@ export class SqliteItemCache implements PerItemCache {
     },
   ): Promise<R[]> {
     const { nodeType, nodeVersion, signal, store } = this.options;
-    signal?.throwIfAborted();
+    if (signal?.aborted) throw abortError();
     const saltJson = canonicalJson(opts.salt);
     const total = items.length;
     const keys = items.map((item) => itemCacheKey(nodeType, nodeVersion, saltJson, opts.key(item)));
@@ -100,27 +100,38 @@ export class SqliteItemCache implements PerItemCache {
     let done = 0;
     for (let i = 0; i < total - pending.length; i++) opts.onItem?.(++done, total, true);
 
+    // Items with the same key (duplicate images) are computed once.
+    const byKey = new Map<string, number[]>();
+    for (const i of pending) {
+      const same = byKey.get(keys[i]!);
+      if (same) same.push(i);
+      else byKey.set(keys[i]!, [i]);
+    }
+    const work = [...byKey.values()];
     const concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_CONCURRENCY));
     let next = 0;
     let failure: { error: unknown } | undefined;
     const worker = async (): Promise<void> => {
-      while (!failure && next < pending.length) {
+      while (!failure && next < work.length) {
         if (signal?.aborted) {
-          failure ??= { error: signal.reason ?? abortError() };
+          failure ??= { error: abortError() };
           return;
         }
-        const index = pending[next++]!;
+        const indices = work[next++]!;
+        const index = indices[0]!;
         try {
           const result = await opts.run(items[index]!, index);
-          results[index] = result;
           this.save(keys[index]!, result);
-          opts.onItem?.(++done, total, false);
+          for (const i of indices) {
+            results[i] = result;
+            opts.onItem?.(++done, total, false);
+          }
         } catch (error) {
           failure ??= { error: wrapItemError(error, index, total) };
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, pending.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, worker));
     if (failure) throw failure.error;
     return results;
   }
