@@ -1,0 +1,43 @@
+// Opens a Stable Diffusion checkpoint (single-file LDM .safetensors or diffusers folder), detects its
+// architecture from the keys and exposes every tensor under its canonical LDM key
+// ("model.diffusion_model.*", "first_stage_model.*", "cond_stage_model.transformer.text_model.*").
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/safetensors_reader.h"
+
+namespace loraflow {
+
+struct TensorSource {
+  std::shared_ptr<SafetensorsFile> file;
+  std::string key;  // key inside `file`
+};
+
+struct CheckpointIndex {
+  std::string path;    // the file or folder given
+  std::string layout;  // "ldm" | "diffusers"
+  std::string arch;    // "sd1" (others are rejected while opening)
+  std::map<std::string, TensorSource> tensors;  // canonical LDM key -> source
+  std::vector<std::string> ignored;             // harmless extras that were skipped (source names)
+  std::vector<std::string> unexpected;          // source keys that map to nothing known ("file: key")
+  std::map<std::string, std::string> text_config_hints;  // e.g. num_attention_heads from config.json
+
+  bool has(const std::string& key) const { return tensors.count(key) != 0; }
+  // Shape of a canonical key; throws EngineError(bad_file) naming the key and the checkpoint.
+  std::vector<int64_t> shape(const std::string& key) const;
+  // "'<source key>' in <file>" for messages.
+  std::string describe(const std::string& key) const;
+};
+
+// Throws EngineError: not_found (no such path / component file), bad_file (empty, not safetensors, corrupt),
+// unsupported (pickle .ckpt/.pt/.bin, SD2, SDXL, not a full SD checkpoint, LoRA file).
+CheckpointIndex open_sd_checkpoint(const std::string& path);
+
+// Keys that real checkpoints carry and the models do not need (EMA weights, noise schedule buffers,
+// position_ids, logit_scale, VAE training loss).
+bool is_ignored_extra_key(const std::string& key);
+
+}  // namespace loraflow

@@ -1,0 +1,14 @@
+// Infers the SD1 component configs from tensor shapes of an opened checkpoint (same code for full-size and
+// tiny models). Throws EngineError(bad_file) naming the key when a required tensor is missing/odd.
+#pragma once
+#include "models/checkpoint_index.h"
+#include "models/model_config.h"
+
+namespace loraflow {
+
+UNetConfig infer_unet_config(const CheckpointIndex& idx);
+VAEConfig infer_vae_config(const CheckpointIndex& idx);
+ClipTextConfig infer_clip_text_config(const CheckpointIndex& idx);
+SD1Config infer_sd1_config(const CheckpointIndex& idx);
+
+}  // namespace loraflow

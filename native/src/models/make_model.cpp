@@ -1,0 +1,197 @@
+#include "models/make_model.h"
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "io/safetensors_writer.h"
+#include "models/key_mapping.h"
+#include "models/random_init.h"
+#include "models/sd1_loader.h"
+#include "models/sd1_model.h"
+#include "protocol/errors.h"
+#include "text/clip_tokenizer.h"
+
+namespace fs = std::filesystem;
+
+namespace loraflow {
+namespace {
+
+struct Entry {
+  std::string file_key;       // name written to the file
+  std::string ldm_key;        // canonical key (seeds the random values)
+  std::vector<int64_t> shape; // shape in the file
+  std::vector<int64_t> model_shape;
+};
+
+void write_text_file(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) fail(errc::bad_request, "cannot write " + path);
+    f << text;
+    if (!f.flush()) fail(errc::internal, "failed writing " + tmp);
+  }
+  fs::rename(tmp, path);
+}
+
+void write_entries(const std::string& path, const std::vector<Entry>& entries, at::ScalarType dtype, uint64_t seed,
+                   const std::vector<std::pair<std::string, at::Tensor>>& extras,
+                   const std::map<std::string, std::string>& meta) {
+  std::vector<TensorSpec> specs;
+  std::map<std::string, const Entry*> by_name;
+  std::map<std::string, at::Tensor> extra_by_name;
+  for (const auto& e : entries) {
+    specs.push_back(TensorSpec{e.file_key, dtype, e.shape});
+    by_name[e.file_key] = &e;
+  }
+  for (const auto& [k, t] : extras) {
+    specs.push_back(TensorSpec{k, t.scalar_type(), t.sizes().vec()});
+    extra_by_name[k] = t;
+  }
+  write_safetensors_streamed(
+      path, specs,
+      [&](const TensorSpec& s) -> at::Tensor {
+        auto x = extra_by_name.find(s.name);
+        if (x != extra_by_name.end()) return x->second;
+        const Entry& e = *by_name.at(s.name);
+        return random_tensor_for(e.ldm_key, e.model_shape, seed).reshape(e.shape).to(dtype);
+      },
+      meta);
+}
+
+nlohmann::json unet_diffusers_config(const UNetConfig& c) {
+  std::vector<int64_t> outs;
+  std::vector<std::string> down, up;
+  for (int64_t i = 0; i < c.levels(); ++i) {
+    outs.push_back(c.model_channels * c.channel_mult[i]);
+    down.push_back(c.has_attention(i) ? "CrossAttnDownBlock2D" : "DownBlock2D");
+  }
+  for (int64_t i = c.levels() - 1; i >= 0; --i) up.push_back(c.has_attention(i) ? "CrossAttnUpBlock2D" : "UpBlock2D");
+  return {{"_class_name", "UNet2DConditionModel"}, {"in_channels", c.in_channels}, {"out_channels", c.out_channels},
+          {"block_out_channels", outs}, {"layers_per_block", c.num_res_blocks}, {"down_block_types", down},
+          {"up_block_types", up}, {"cross_attention_dim", c.context_dim}, {"attention_head_dim", c.num_heads},
+          {"norm_num_groups", c.norm_groups}, {"use_linear_projection", c.use_linear_proj},
+          {"flip_sin_to_cos", true}, {"freq_shift", 0}};
+}
+
+nlohmann::json vae_diffusers_config(const VAEConfig& c) {
+  std::vector<int64_t> outs;
+  std::vector<std::string> down, up;
+  for (int64_t m : c.ch_mult) {
+    outs.push_back(c.ch * m);
+    down.push_back("DownEncoderBlock2D");
+    up.push_back("UpDecoderBlock2D");
+  }
+  return {{"_class_name", "AutoencoderKL"}, {"in_channels", c.in_channels}, {"out_channels", c.out_channels},
+          {"block_out_channels", outs}, {"layers_per_block", c.num_res_blocks}, {"down_block_types", down},
+          {"up_block_types", up}, {"latent_channels", c.embed_dim}, {"norm_num_groups", c.norm_groups},
+          {"scaling_factor", c.scaling_factor}};
+}
+
+nlohmann::json text_diffusers_config(const ClipTextConfig& c) {
+  return {{"architectures", {"CLIPTextModel"}}, {"vocab_size", c.vocab_size}, {"hidden_size", c.width},
+          {"intermediate_size", c.intermediate}, {"num_attention_heads", c.heads}, {"num_hidden_layers", c.layers},
+          {"max_position_embeddings", c.max_positions}, {"hidden_act", "quick_gelu"}, {"layer_norm_eps", c.eps},
+          {"bos_token_id", 49406}, {"eos_token_id", 49407}, {"pad_token_id", 1}};
+}
+
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+}  // namespace
+
+double sd_alphas_cumprod(int64_t t) {
+  const double a = std::sqrt(0.00085), b = std::sqrt(0.012);
+  double prod = 1.0;
+  for (int64_t i = 0; i <= t; ++i) {
+    const double beta = std::pow(a + (b - a) * static_cast<double>(i) / 999.0, 2);
+    prod *= 1.0 - beta;
+  }
+  return prod;
+}
+
+MakeModelResult make_model(const MakeModelOptions& o) {
+  if (o.arch != "sd1") fail(errc::unsupported, "make-model: arch '" + o.arch + "' is not supported yet (only sd1)");
+  if (o.layout != "ldm" && o.layout != "diffusers")
+    fail(errc::bad_request, "make-model: unknown layout '" + o.layout + "' (expected ldm or diffusers)");
+  if (o.out.empty()) fail(errc::bad_request, "make-model: --out PATH is required");
+  const SD1Config cfg = sd1_preset(o.size);
+  const std::string dtype_s = o.dtype.empty() ? (o.size == "full" ? "fp16" : "fp32") : o.dtype;
+  const at::ScalarType dtype = resolve_dtype(dtype_s, at::Device(at::kCPU));
+  SD1Model model(cfg);  // parameters are never written: only names and shapes are used
+  const auto params = model.ldm_named_parameters();
+
+  MakeModelResult res;
+  res.path = o.out;
+  res.parameters = model.num_parameters();
+  const std::map<std::string, std::string> meta = {
+      {"format", "pt"}, {"loraflow.make_model", "arch=sd1 size=" + o.size + " seed=" + std::to_string(o.seed)}};
+  fs::path out(o.out);
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+
+  if (o.layout == "ldm") {
+    std::vector<Entry> entries;
+    for (const auto& [k, t] : params) entries.push_back(Entry{k, k, t.sizes().vec(), t.sizes().vec()});
+    std::vector<float> acv(1000);
+    for (int64_t t = 0; t < 1000; ++t) acv[t] = static_cast<float>(sd_alphas_cumprod(t));
+    at::Tensor ac = at::from_blob(acv.data(), {1000}, at::kFloat).clone();
+    at::Tensor pos = at::arange(cfg.text.max_positions, at::kLong).unsqueeze(0);
+    write_entries(o.out, entries, dtype, o.seed,
+                  {{"alphas_cumprod", ac}, {std::string(kLdmTextPrefix) + "embeddings.position_ids", pos}}, meta);
+    res.tensors = static_cast<int64_t>(entries.size()) + 2;
+    if (o.tokenizer) {
+      res.tokenizer_dir = (out.parent_path() / (out.stem().string() + ".tokenizer")).string();
+      write_tiny_tokenizer(res.tokenizer_dir);
+    }
+    return res;
+  }
+
+  fs::create_directories(out / "unet");
+  fs::create_directories(out / "vae");
+  fs::create_directories(out / "text_encoder");
+  std::vector<Entry> unet, vae, text;
+  const std::string up = kLdmUNetPrefix, vp = kLdmVAEPrefix, tp = kLdmTextPrefix;
+  for (const auto& [k, t] : params) {
+    const auto shape = t.sizes().vec();
+    if (starts_with(k, kLdmUNetPrefix)) {
+      auto d = unet_ldm_to_diffusers(k.substr(up.size()), cfg.unet);
+      if (!d) fail(errc::internal, "make-model: no diffusers name for " + k);
+      unet.push_back(Entry{*d, k, shape, shape});
+    } else if (starts_with(k, kLdmVAEPrefix)) {
+      auto d = vae_ldm_to_diffusers(k.substr(vp.size()), cfg.vae.levels());
+      if (!d) fail(errc::internal, "make-model: no diffusers name for " + k);
+      auto file_shape = shape;
+      if (k.find(".mid.attn_1.") != std::string::npos && shape.size() == 4) file_shape = {shape[0], shape[1]};
+      vae.push_back(Entry{*d, k, file_shape, shape});
+    } else {
+      text.push_back(Entry{std::string(kDiffusersTextPrefix) + k.substr(tp.size()), k, shape, shape});
+    }
+  }
+  write_entries((out / "unet" / "diffusion_pytorch_model.safetensors").string(), unet, dtype, o.seed, {}, meta);
+  write_entries((out / "vae" / "diffusion_pytorch_model.safetensors").string(), vae, dtype, o.seed, {}, meta);
+  at::Tensor pos = at::arange(cfg.text.max_positions, at::kLong).unsqueeze(0);
+  write_entries((out / "text_encoder" / "model.safetensors").string(), text, dtype, o.seed,
+                {{"text_model.embeddings.position_ids", pos}}, meta);
+  write_text_file((out / "unet" / "config.json").string(), unet_diffusers_config(cfg.unet).dump(2));
+  write_text_file((out / "vae" / "config.json").string(), vae_diffusers_config(cfg.vae).dump(2));
+  write_text_file((out / "text_encoder" / "config.json").string(), text_diffusers_config(cfg.text).dump(2));
+  nlohmann::json index = {{"_class_name", "StableDiffusionPipeline"},
+                          {"unet", {"diffusers", "UNet2DConditionModel"}},
+                          {"vae", {"diffusers", "AutoencoderKL"}},
+                          {"text_encoder", {"transformers", "CLIPTextModel"}},
+                          {"tokenizer", {"transformers", "CLIPTokenizer"}}};
+  write_text_file((out / "model_index.json").string(), index.dump(2));
+  res.tensors = static_cast<int64_t>(unet.size() + vae.size() + text.size()) + 1;
+  if (o.tokenizer) {
+    res.tokenizer_dir = (out / "tokenizer").string();
+    write_tiny_tokenizer(res.tokenizer_dir);
+  }
+  return res;
+}
+
+}  // namespace loraflow

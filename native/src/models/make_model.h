@@ -1,0 +1,32 @@
+// Writes random SD1 weights in the exact real key layout (single-file LDM or diffusers folder), plus a
+// small real-format tokenizer, for tests and benchmarks (`loraflow-engine make-model`).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace loraflow {
+
+struct MakeModelOptions {
+  std::string arch = "sd1";
+  std::string size = "tiny";    // tiny | full
+  std::string layout = "ldm";   // ldm | diffusers
+  uint64_t seed = 0;
+  std::string out;              // ldm: the .safetensors file; diffusers: the folder
+  std::string dtype;            // fp32 | fp16 | bf16; "" -> fp32 for tiny, fp16 for full
+  bool tokenizer = true;        // ldm: <stem>.tokenizer/ beside the file; diffusers: <out>/tokenizer/
+};
+
+struct MakeModelResult {
+  std::string path;
+  std::string tokenizer_dir;  // "" when not written
+  int64_t tensors = 0;
+  int64_t parameters = 0;
+};
+
+// Throws EngineError(bad_request) for unknown arch/size/layout/dtype or an empty out path.
+MakeModelResult make_model(const MakeModelOptions& options);
+
+// Single-file LDM extras written so loaders exercise their ignore list.
+double sd_alphas_cumprod(int64_t t);  // scaled-linear schedule 0.00085..0.012, t in [0, 999]
+
+}  // namespace loraflow

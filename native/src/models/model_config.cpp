@@ -1,0 +1,71 @@
+#include "models/model_config.h"
+
+#include <nlohmann/json.hpp>
+
+#include "protocol/errors.h"
+
+namespace loraflow {
+
+int64_t UNetConfig::heads_for(int64_t channels) const {
+  if (num_heads > 0) return num_heads;
+  return channels / num_head_channels;
+}
+
+SD1Config sd1_full_config() { return SD1Config{}; }
+
+SD1Config sd1_tiny_config() {
+  SD1Config c;
+  c.unet.model_channels = 32;
+  c.unet.channel_mult = {1, 2};
+  c.unet.num_res_blocks = 2;
+  c.unet.transformer_depth = {0, 1};
+  c.unet.transformer_depth_middle = 1;
+  c.unet.num_heads = 8;
+  c.unet.context_dim = 32;
+  c.vae.ch = 32;
+  c.vae.ch_mult = {1, 2};
+  c.vae.num_res_blocks = 1;
+  c.text.width = 32;
+  c.text.layers = 5;
+  c.text.heads = 4;
+  c.text.intermediate = 37;
+  return c;
+}
+
+SD1Config sd1_preset(const std::string& size) {
+  if (size == "full") return sd1_full_config();
+  if (size == "tiny") return sd1_tiny_config();
+  fail(errc::bad_request, "unknown model size '" + size + "' (expected tiny or full)");
+}
+
+int64_t clip_heads_for_width(int64_t width) {
+  if (width % 64 == 0) return width / 64;
+  return width % 8 == 0 ? width / 8 : 1;
+}
+
+void to_json(nlohmann::json& j, const UNetConfig& c) {
+  j = {{"in_channels", c.in_channels},
+       {"out_channels", c.out_channels},
+       {"model_channels", c.model_channels},
+       {"channel_mult", c.channel_mult},
+       {"num_res_blocks", c.num_res_blocks},
+       {"transformer_depth", c.transformer_depth},
+       {"transformer_depth_middle", c.transformer_depth_middle},
+       {"num_heads", c.num_heads},
+       {"num_head_channels", c.num_head_channels},
+       {"context_dim", c.context_dim},
+       {"use_linear_in_transformer", c.use_linear_proj},
+       {"adm_in_channels", c.adm_in_channels}};
+}
+void to_json(nlohmann::json& j, const VAEConfig& c) {
+  j = {{"in_channels", c.in_channels}, {"out_ch", c.out_channels},       {"ch", c.ch},
+       {"ch_mult", c.ch_mult},         {"num_res_blocks", c.num_res_blocks}, {"z_channels", c.z_channels},
+       {"embed_dim", c.embed_dim},     {"scaling_factor", c.scaling_factor}, {"downscale", c.downscale()}};
+}
+void to_json(nlohmann::json& j, const ClipTextConfig& c) {
+  j = {{"vocab_size", c.vocab_size}, {"max_positions", c.max_positions}, {"width", c.width},
+       {"layers", c.layers},         {"heads", c.heads},                 {"intermediate", c.intermediate}};
+}
+void to_json(nlohmann::json& j, const SD1Config& c) { j = {{"unet", c.unet}, {"vae", c.vae}, {"text", c.text}}; }
+
+}  // namespace loraflow
