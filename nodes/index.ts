@@ -1,6 +1,7 @@
 import { captionEdit } from './caption/captionEdit.ts';
 import { loadImages } from './dataset/loadImages.ts';
 import { cropResize } from './image/cropResize.ts';
+import { loadCheckpoint } from './model/loadCheckpoint.ts';
 import { loadLora } from './model/loadLora.ts';
 import { regularizationGenerate } from './sample/regularization.ts';
 import { sample } from './sample/sample.ts';
@@ -21,6 +22,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   saveLora,
   saveImages,
   saveDataset,
+  loadCheckpoint,
   loadLora,
   sample,
   regularizationGenerate,
