@@ -2,10 +2,15 @@ import { SEMVER_RE } from './registry.ts';
 
 export type Semver = { major: number; minor: number; patch: number };
 
+const parsed = new Map<string, Semver | undefined>();
+
 export function parseSemver(version: string): Semver | undefined {
+  if (parsed.has(version)) return parsed.get(version);
   const m = SEMVER_RE.exec(version);
-  if (!m) return undefined;
-  return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) };
+  const v = m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) } : undefined;
+  // Versions in use are few; the bound only guards against a flood of distinct strings.
+  if (parsed.size < 10_000) parsed.set(version, v);
+  return v;
 }
 
 /**

@@ -157,8 +157,7 @@ class RunExecution {
     // Cache hits release their dependents synchronously, so a cached chain resolves in one pass; one SQLite
     // transaction around the pass saves a read transaction per lookup. Misses start after it commits.
     const misses: string[] = [];
-    if (this.ready.length > 1) this.inTransaction(() => this.resolveReady(misses));
-    else this.resolveReady(misses);
+    if (this.ready.length > 0) this.inTransaction(() => this.resolveReady(misses));
     for (const id of misses) {
       if (this.signal.aborted) break;
       if (this.plan.nodes.get(id)!.entry!.def.heavy) this.launch(id);

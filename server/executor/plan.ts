@@ -59,8 +59,8 @@ export function topologicalOrder(scope: Set<string>, nodes: Map<string, Compiled
     .filter((id) => indegree.get(id) === 0)
     .sort((a, b) => position.get(a)! - position.get(b)!);
   const order: string[] = [];
-  while (ready.length > 0) {
-    const id = ready.shift()!;
+  for (let head = 0; head < ready.length; head++) {
+    const id = ready[head]!;
     order.push(id);
     const freed: string[] = [];
     for (const down of nodes.get(id)!.downstream) {

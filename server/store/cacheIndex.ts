@@ -13,6 +13,8 @@ export type CachedNode = {
   refs: string[];
 };
 
+const TOUCH_GRANULARITY_MS = 60_000;
+
 type Row = { outputs: string; display: string | null; refs: string; output_hashes: string };
 
 /**
@@ -46,11 +48,13 @@ export class CacheIndex {
       remove: s.prepare('DELETE FROM cache_entries WHERE key = ?'),
       stats: s.prepare('SELECT COUNT(*) AS n, SUM(size) AS bytes FROM cache_entries'),
     };
+    // Entries used within the last minute are not rewritten: LRU needs no finer grain, and a re-run of a
+    // cached workflow then writes nothing.
     const touchJson = s.prepare(
-      'UPDATE cache_entries SET last_used = ? WHERE key IN (SELECT value FROM json_each(?))',
+      'UPDATE cache_entries SET last_used = ? WHERE key IN (SELECT value FROM json_each(?)) AND last_used < ?',
     );
     this.touchMany = (keys, at) => {
-      touchJson.run(at, JSON.stringify(keys));
+      touchJson.run(at, JSON.stringify(keys), at - TOUCH_GRANULARITY_MS);
     };
   }
 
