@@ -87,13 +87,13 @@ export function loraInfoFromHeader(header: Record<string, unknown>): LoraInfo {
       inferredRank = shape[0];
   }
   const baseModel =
-    metadata['ss_base_model_version'] ??
+    metadata.ss_base_model_version ??
     metadata['modelspec.architecture'] ??
-    (metadata['ss_v2'] === 'True' ? 'sd_v2' : undefined) ??
-    metadata['ss_sd_model_name'];
-  const rank = finite(metadata['ss_network_dim']) ?? inferredRank;
-  const alpha = finite(metadata['ss_network_alpha']);
-  const info: LoraInfo = { metadata, modules, triggerWords: topTags(metadata['ss_tag_frequency']) };
+    (metadata.ss_v2 === 'True' ? 'sd_v2' : undefined) ??
+    metadata.ss_sd_model_name;
+  const rank = finite(metadata.ss_network_dim) ?? inferredRank;
+  const alpha = finite(metadata.ss_network_alpha);
+  const info: LoraInfo = { metadata, modules, triggerWords: topTags(metadata.ss_tag_frequency) };
   if (baseModel !== undefined) info.baseModel = baseModel;
   if (rank !== undefined) info.rank = rank;
   if (alpha !== undefined) info.alpha = alpha;
