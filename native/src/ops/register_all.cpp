@@ -7,10 +7,13 @@
 namespace loraflow {
 
 void register_builtin_bench_ops();  // bench/bench_builtin.cpp
+void register_sample_ops(OpRegistry& r);  // ops/sample_ops.cpp
+void register_sample_bench_ops();          // ops/sample_ops.cpp
 
 void register_all_ops(OpRegistry& r) {
   register_system_ops(r);
   // register_model_ops(r);  // models engineer: enable once ops/model_*.cpp defines it
+  register_sample_ops(r);
 }
 
 void register_all_bench_ops() {
@@ -19,6 +22,7 @@ void register_all_bench_ops() {
   done = true;
   register_builtin_bench_ops();
   // register_model_bench_ops();  // models engineer: enable once defined
+  register_sample_bench_ops();
 }
 
 }  // namespace loraflow
