@@ -34,7 +34,7 @@ function entry(key: string, at: number, ...hashes: string[]) {
     outputs: { images: { kind: 'images', items: hashes.map((hash) => ({ hash, width: 1, height: 1 })) } },
     outputHashes: { images: 'x' },
   });
-  cache.touch([key], at);
+  db.sqlite.prepare('UPDATE cache_entries SET last_used = ? WHERE key = ?').run(at, key);
 }
 
 const has = (key: string) => cache.get(key, []) !== undefined;
@@ -158,5 +158,24 @@ describe('CacheGc', () => {
       },
     });
     expect(calls).toEqual(['x']);
+  });
+});
+
+describe('CacheIndex.touch', () => {
+  it('moves entries up the LRU order, but not twice within a minute', () => {
+    cache.put('k', 'test/basic/x', { outputs: {}, outputHashes: {} });
+    const lastUsed = () =>
+      (
+        db.sqlite.prepare('SELECT last_used FROM cache_entries WHERE key = ?').get('k') as {
+          last_used: number;
+        }
+      ).last_used;
+    db.sqlite.prepare('UPDATE cache_entries SET last_used = 1000').run();
+    cache.touch(['k'], 100_000);
+    expect(lastUsed()).toBe(100_000);
+    cache.touch(['k'], 130_000);
+    expect(lastUsed()).toBe(100_000);
+    cache.touch(['k'], 170_000);
+    expect(lastUsed()).toBe(170_000);
   });
 });
