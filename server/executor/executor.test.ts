@@ -58,6 +58,18 @@ describe('executor: running and caching', () => {
     expect(order.at(-1)).toBe('out');
   });
 
+  it('runs the pre-release v0 fixture after migration', async () => {
+    const text = readFileSync(
+      join(import.meta.dirname, '../../tests/fixtures/workflows/v0-prerelease.json'),
+      'utf8',
+    );
+    const loaded = loadWorkflow(text, t.registry);
+    if (!loaded.ok) throw new Error('fixture did not load');
+    const { outcome } = await t.run(loaded.doc);
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.nodes.out!.display).toEqual({ label: 'v0', value: num(10) });
+  });
+
   it('an unchanged re-run executes nothing and reports every node cached', async () => {
     const first = await t.run(chain());
     expect(Object.values(statuses(first.outcome))).toEqual(Array(6).fill('done'));

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { PerItemCache } from '../../nodes/sdk/context.ts';
+import { abortError, isAbortError } from '../executor/nodeContext.ts';
 import { canonicalJson } from '../workflow/canonicalJson.ts';
 import type { FileArtifactStore } from './artifactStore.ts';
 import type { AppDatabase } from './database.ts';
@@ -148,13 +149,9 @@ export class SqliteItemCache implements PerItemCache {
 }
 
 function wrapItemError(error: unknown, index: number, total: number): unknown {
-  if (error instanceof Error && error.name === 'AbortError') return error;
+  if (isAbortError(error)) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new Error(`item ${index + 1} of ${total}: ${message}`, { cause: error });
-}
-
-function abortError(): Error {
-  return new DOMException('The operation was aborted', 'AbortError');
 }
 
 export function createItemCache(options: ItemCacheOptions): SqliteItemCache {
