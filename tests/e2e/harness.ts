@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { type LoraflowServer, startServer } from '../../server/app.ts';
 import { loadRegistry } from '../../server/cli/registry.ts';
 import { loadConfig } from '../../server/config/config.ts';
+import { fakeTrainer } from './fakeTrainer.ts';
 
 export const root = join(import.meta.dirname, '..', '..');
 export const artifactsDir = join(root, 'tests', '.artifacts', 'e2e');
@@ -54,7 +55,7 @@ export async function startHarness(): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'loraflow-e2e-'));
   await makeDataset(dataDir);
   const config = loadConfig({ cwd: dataDir, env: {}, overrides: { port: 0, dataDir } });
-  const registry = await loadRegistry({ LORAFLOW_TEST_NODES: '1' });
+  const registry = (await loadRegistry({ LORAFLOW_TEST_NODES: '1' })).register(fakeTrainer);
   const server = await startServer({ config, registry, clientDist: join(root, 'client', 'dist') });
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'loraflow-chromium-')), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',

@@ -6,7 +6,7 @@ import { onServerEvent } from './eventsClient.ts';
 import { useExecution } from './executionStore.ts';
 import { artifactUrl, extractPreviews } from './previews.ts';
 import { cancelRun, getRun, listRuns } from './runApi.ts';
-import { nodeRunFromState } from './serverEvents.ts';
+import { nodeRunFromState, runStatusFromServer } from './serverEvents.ts';
 
 function duration(ms: number | null): string {
   if (ms === null) return '';
@@ -64,11 +64,7 @@ export function QueuePanel({ onClose }: { onClose(): void }) {
       const detail = await getRun(id);
       if (loadDocument(detail.workflow, null, detail.name ?? `run ${detail.seq}`)) {
         const nodes = Object.fromEntries(detail.nodes.map((n) => [n.nodeId, nodeRunFromState(n)]));
-        useExecution.setState({
-          runId: detail.id,
-          runStatus: detail.status === 'succeeded' ? 'finished' : detail.status,
-          nodes,
-        });
+        useExecution.setState({ runId: detail.id, runStatus: runStatusFromServer(detail.status), nodes });
       }
     } catch (e) {
       useUi.getState().toast(e instanceof Error ? e.message : String(e));

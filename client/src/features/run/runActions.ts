@@ -6,7 +6,8 @@ import { toDocument } from '../workflows/document.ts';
 import { dispatchEvent } from './eventsClient.ts';
 import { type NodeProblem, type NodeRun, useExecution } from './executionStore.ts';
 import { plannedNodes } from './plannedNodes.ts';
-import { cancelRun, startRun } from './runApi.ts';
+import { cancelRun, getRun, startRun } from './runApi.ts';
+import { nodeRunFromState, runStatusFromServer } from './serverEvents.ts';
 
 /** Queues the current workflow (or only what the given output nodes need). */
 export async function runWorkflow(outputs?: string[]): Promise<void> {
@@ -61,4 +62,22 @@ export async function cancelCurrentRun(): Promise<void> {
   } catch (err) {
     useUi.getState().toast(`Cancel failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/**
+ * Shows a past (or still running) run's node states, e.g. after a reload when the server's snapshot no
+ * longer lists it because it finished. Live state from the websocket wins over this fetched copy.
+ */
+export async function restoreRun(runId: string): Promise<void> {
+  let detail: Awaited<ReturnType<typeof getRun>>;
+  try {
+    detail = await getRun(runId);
+  } catch {
+    return;
+  }
+  const s = useExecution.getState();
+  if (s.runId !== null && s.runId !== runId) return;
+  if (s.runId === runId && (s.runStatus === 'running' || s.runStatus === 'queued')) return;
+  const nodes = Object.fromEntries(detail.nodes.map((n) => [n.nodeId, nodeRunFromState(n)]));
+  useExecution.setState({ runId, runStatus: runStatusFromServer(detail.status), nodes });
 }

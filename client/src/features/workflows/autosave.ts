@@ -1,11 +1,13 @@
 import { graphStore } from '../graph/graphInstance.ts';
 import { isDirty } from '../graph/graphStore.ts';
+import { useExecution } from '../run/executionStore.ts';
+import { restoreRun } from '../run/runActions.ts';
 import { fromDocument, toDocument } from './document.ts';
 
 const KEY = 'loraflow.current';
 const DELAY_MS = 400;
 
-type Saved = { document: unknown; savedName: string | null; dirty: boolean };
+type Saved = { document: unknown; savedName: string | null; dirty: boolean; runId?: string | null };
 
 /**
  * Keeps the open workflow in localStorage so that a reload (or a crash of the tab) brings it back, together
@@ -27,6 +29,7 @@ export function restoreAutosave(storage: Storage = localStorage): boolean {
     // Still unsaved: keep the mark by moving the saved revision away from the current one.
     graphStore.setState({ savedRevision: -1 });
   }
+  if (saved.runId) void restoreRun(saved.runId);
   return true;
 }
 
@@ -40,7 +43,12 @@ export function startAutosave(storage: Storage = localStorage): () => void {
   const write = () => {
     timer = null;
     const s = graphStore.getState();
-    const saved: Saved = { document: toDocument(s), savedName: s.savedName, dirty: isDirty(s) };
+    const saved: Saved = {
+      document: toDocument(s),
+      savedName: s.savedName,
+      dirty: isDirty(s),
+      runId: useExecution.getState().runId,
+    };
     try {
       storage.setItem(KEY, JSON.stringify(saved));
     } catch {
@@ -53,6 +61,11 @@ export function startAutosave(storage: Storage = localStorage): () => void {
     if (timer) clearTimeout(timer);
     timer = setTimeout(write, DELAY_MS);
   });
+  const unsubscribeRuns = useExecution.subscribe((s, prev) => {
+    if (s.runId === prev.runId) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(write, DELAY_MS);
+  });
   const flush = () => {
     if (timer) {
       clearTimeout(timer);
@@ -62,6 +75,7 @@ export function startAutosave(storage: Storage = localStorage): () => void {
   window.addEventListener('pagehide', flush);
   return () => {
     unsubscribe();
+    unsubscribeRuns();
     window.removeEventListener('pagehide', flush);
     flush();
   };
