@@ -12,3 +12,13 @@ export class NodeRunError extends Error {
     this.hint = options.hint;
   }
 }
+
+/** The error a cancelled run raises (from `ctx.progress`, `ctx.itemCache.map`, the engine lock). */
+export function abortError(message = 'The run was cancelled'): DOMException {
+  return new DOMException(message, 'AbortError');
+}
+
+/** True for a cancellation error: a node that catches errors should rethrow these, not wrap them. */
+export function isAbortError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'AbortError';
+}

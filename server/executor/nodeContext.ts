@@ -1,5 +1,8 @@
 import type { ArtifactStore } from '../../nodes/sdk/artifacts.ts';
 import type { NodeContext, NodeEvent, NodeServices, PerItemCache } from '../../nodes/sdk/context.ts';
+import { abortError } from '../../nodes/sdk/errors.ts';
+
+export { abortError, isAbortError } from '../../nodes/sdk/errors.ts';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -19,14 +22,6 @@ export type NodeContextOptions = {
   services: NodeServices;
   sinks: NodeContextSinks;
 };
-
-export function abortError(message = 'The run was cancelled'): DOMException {
-  return new DOMException(message, 'AbortError');
-}
-
-export function isAbortError(err: unknown): boolean {
-  return err instanceof Error && err.name === 'AbortError';
-}
 
 /**
  * Builds the context handed to `run()`. `progress` throws an AbortError once the signal is aborted, so a node

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { PerItemCache } from '../../nodes/sdk/context.ts';
-import { abortError, isAbortError } from '../executor/nodeContext.ts';
+import { abortError, isAbortError } from '../../nodes/sdk/errors.ts';
 import { canonicalJson } from '../workflow/canonicalJson.ts';
 import type { FileArtifactStore } from './artifactStore.ts';
 import type { AppDatabase } from './database.ts';
