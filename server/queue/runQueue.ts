@@ -185,12 +185,13 @@ export class RunQueue {
     while (!this.closed && this.pending.length > 0) {
       const runId = this.pending.shift()!;
       const summary = this.pendingSummaries.get(runId) ?? this.o.repo.summary(runId);
-      const workflow = this.pendingWorkflows.get(runId) ?? this.o.repo.workflow(runId);
+      const submitted = this.pendingWorkflows.get(runId);
+      const workflow = submitted ?? this.o.repo.workflow(runId);
       this.pendingSummaries.delete(runId);
       this.pendingWorkflows.delete(runId);
       if (!summary) continue;
       try {
-        await this.execute(summary, workflow);
+        await this.execute(summary, workflow, submitted !== undefined);
       } catch (err) {
         // A bug or a database failure: record it on the run instead of stopping the queue.
         console.error(`[queue] run ${runId} crashed:`, err);
@@ -206,7 +207,7 @@ export class RunQueue {
     }
   }
 
-  private async execute(queued: RunSummary, workflow: unknown): Promise<void> {
+  private async execute(queued: RunSummary, workflow: unknown, fresh: boolean): Promise<void> {
     const started = this.now();
     this.o.repo.markStarted(queued.id, started);
     const summary: RunSummary = {
@@ -231,8 +232,11 @@ export class RunQueue {
     this.o.publish({ type: 'run.started', runId: summary.id, ts: started, attempt: summary.attempts });
     this.publishQueue();
 
-    // Stored documents are loaded again: node definitions may have been upgraded since they were queued.
-    const loaded = loadWorkflow(workflow, this.o.registry);
+    // A document submitted to this process was loaded by the same registry; one read back from the database
+    // (after a restart) is loaded again, as node definitions may have been upgraded since it was queued.
+    const loaded = fresh
+      ? ({ ok: true, doc: workflow as WorkflowDocument } as const)
+      : loadWorkflow(workflow, this.o.registry);
     let outcome: RunOutcome;
     if (!loaded.ok) {
       outcome = {
