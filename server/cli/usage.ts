@@ -18,5 +18,5 @@ Usage:
   loraflow help | --version
 
 Common options: --config FILE (default ./loraflow.config.json when present), --data DIR (default ./data).
-Environment: LORAFLOW_DATA, LORAFLOW_PORT, LORAFLOW_HOST, LORAFLOW_TOKEN, LORAFLOW_CONFIG.
+Environment: LORAFLOW_DATA, LORAFLOW_PORT, LORAFLOW_HOST, LORAFLOW_TOKEN, LORAFLOW_CONFIG, LORAFLOW_ENGINE_BIN.
 `;

@@ -163,8 +163,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     },
     cache: { maxBytes: o.cacheMaxBytes ?? file.cache?.maxSize ?? DEFAULT_CACHE_MAX_BYTES },
     engine: {
-      binary: env.LORAFLOW_ENGINE
-        ? fromCwd(env.LORAFLOW_ENGINE)
+      binary: env.LORAFLOW_ENGINE_BIN
+        ? fromCwd(env.LORAFLOW_ENGINE_BIN)
         : file.engine?.binary
           ? fromFile(file.engine.binary)
           : join(repoRoot, 'native', 'build', 'loraflow-engine'),
