@@ -163,13 +163,22 @@ export class RunQueue {
    * Stops taking work. The running run is aborted but stays `running` in the database, so the next start
    * resumes it; queued runs stay queued.
    */
-  async close(): Promise<void> {
+  async close(graceMs = 5000): Promise<void> {
     this.closed = true;
     if (this.active) {
       this.active.shutdown = true;
       this.active.controller.abort(SHUTDOWN);
     }
-    await this.draining;
+    if (!this.draining) return;
+    // A node that never reports progress cannot be stopped; do not let it hold the shutdown forever.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.draining,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   private kick(): void {

@@ -41,24 +41,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (err instanceof StartupError) throw new CliError(err.message, 1);
     throw err;
   }
-  process.stdout.write(`loraflow ${server.url}  (data: ${config.dataDir})\n`);
-  if (!isLoopbackHost(config.host))
-    process.stdout.write(`listening on ${config.host}: reachable from the network\n`);
-  if (generated) {
-    // Printed once: it is not stored anywhere.
-    process.stdout.write(
-      `token: ${generated}\nopen: ${server.url}/?token=${encodeURIComponent(generated)}\n`,
-    );
-  } else if (config.token) {
-    process.stdout.write(
-      'a token is required (Authorization: Bearer <token>, or open the editor with ?token=<token>)\n',
-    );
-  }
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) {
-      process.exit(130);
-    }
+    if (stopping) process.exit(130);
     stopping = true;
     process.stdout.write(`\n${signal}: stopping; an active run resumes on the next start\n`);
     server.close().then(
@@ -71,5 +56,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+
+  // One write, after the signal handlers: whoever reads the banner can rely on all of it.
+  const lines = [`loraflow ${server.url}  (data: ${config.dataDir})`];
+  if (!isLoopbackHost(config.host)) lines.push(`listening on ${config.host}: reachable from the network`);
+  if (generated) {
+    // Printed once: it is not stored anywhere.
+    lines.push(`token: ${generated}`, `open: ${server.url}/?token=${encodeURIComponent(generated)}`);
+  } else if (config.token) {
+    lines.push('a token is required (Authorization: Bearer <token>, or open the editor with ?token=<token>)');
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT_OK;
 }
