@@ -1,4 +1,5 @@
 import { captionEdit } from './caption/captionEdit.ts';
+import { wd14Tagger } from './caption/wd14Tagger.ts';
 import { loadImages } from './dataset/loadImages.ts';
 import { cropResize } from './image/cropResize.ts';
 import { loadCheckpoint } from './model/loadCheckpoint.ts';
