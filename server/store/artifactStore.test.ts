@@ -44,6 +44,16 @@ describe('FileArtifactStore', () => {
     expect(store.usage()).toEqual({ count: 1, bytes: 4 });
   });
 
+  it('storing bytes again repairs a corrupt blob', async () => {
+    const bytes = Buffer.from('precious');
+    const hash = await store.put(bytes);
+    writeFileSync(store.pathOf(hash), 'rotten!!');
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(store.pathOf(hash), later, later);
+    expect(await store.put(bytes)).toBe(hash);
+    expect(await store.get(hash)).toEqual(bytes);
+  });
+
   it('putFile consumes the source file', async () => {
     const src = store.tempPath('.bin');
     writeFileSync(src, 'file body');

@@ -89,7 +89,8 @@ export class FileArtifactStore implements ArtifactStore {
   async put(data: Uint8Array, meta?: ArtifactMeta): Promise<string> {
     const hash = sha256Hex(data);
     const dest = this.pathOf(hash);
-    if (!existsSync(dest)) {
+    // An existing blob is reused only if it is intact; a corrupt one is evicted by verify() and rewritten.
+    if (!(existsSync(dest) && this.verify(hash))) {
       const tmp = this.tempPath();
       writeFileSync(tmp, data);
       this.moveIntoPlace(tmp, dest);
@@ -101,7 +102,7 @@ export class FileArtifactStore implements ArtifactStore {
   async putFile(path: string, meta?: ArtifactMeta): Promise<string> {
     const { hash } = await sha256File(path);
     const dest = this.pathOf(hash);
-    if (existsSync(dest)) {
+    if (existsSync(dest) && this.verify(hash)) {
       unlinkSync(path);
     } else {
       this.moveIntoPlace(path, dest);
