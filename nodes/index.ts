@@ -20,6 +20,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   loadImages,
   cropResize,
   captionEdit,
+  wd14Tagger,
   saveLora,
   saveImages,
   saveDataset,
