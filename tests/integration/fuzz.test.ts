@@ -30,13 +30,12 @@ const mutatedWorkflow = fc
     fc.constantFrom('format', 'version', 'nodes', 'links', 'meta', 'node', 'param', 'link'),
   )
   .map(([value, where]) => {
-    const doc = structuredClone(valid) as unknown as Record<string, unknown> & {
-      nodes: Record<string, unknown>[];
-      links: Record<string, unknown>[];
-    };
-    if (where === 'node') doc.nodes[0]!.type = value;
-    else if (where === 'param') (doc.nodes[0]!.params as Record<string, unknown>).value = value;
-    else if (where === 'link') doc.links[0]!.from = value;
+    const doc = structuredClone(valid) as unknown as Record<string, unknown>;
+    const nodes = doc.nodes as Record<string, unknown>[];
+    const links = doc.links as Record<string, unknown>[];
+    if (where === 'node') nodes[0]!.type = value;
+    else if (where === 'param') (nodes[0]!.params as Record<string, unknown>).value = value;
+    else if (where === 'link') links[0]!.from = value;
     else doc[where] = value;
     return doc;
   });
