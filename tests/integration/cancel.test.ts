@@ -44,13 +44,13 @@ describe('cancel', () => {
     const queued = (await postRun(server.url, quick(2))).body.runId!;
     await ws.waitFor((m) => m.type === 'node.progress' && m.runId === running);
 
-    const t0 = performance.now();
+    // Measured with the server's own timestamp of the end of the run, so websocket delivery is not counted.
+    const t0 = Date.now();
     const res = await cancel(running);
     expect(await res.json()).toEqual({ runId: running, status: 'cancelling' });
     const end = await ws.runEnd(running);
-    const elapsed = performance.now() - t0;
     expect(end).toMatchObject({ type: 'run.cancelled', wasQueued: false });
-    expect(elapsed).toBeLessThan(1000);
+    expect(end.ts - t0).toBeLessThan(1000);
 
     // The run queued behind it still runs to the end.
     expect((await ws.runEnd(queued)).type).toBe('run.finished');
