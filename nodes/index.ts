@@ -11,6 +11,7 @@ import { saveImages } from './save/saveImages.ts';
 import { saveLora } from './save/saveLora.ts';
 import type { AnyNodeDefinition } from './sdk/defineNode.ts';
 import { NodeRegistry } from './sdk/registry.ts';
+import { loraTrain } from './train/loraTrain.ts';
 
 /**
  * The catalogue of built-in nodes. To add a node: import its definition and add one entry here.
@@ -28,6 +29,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   loadLora,
   sample,
   regularizationGenerate,
+  loraTrain,
 ];
 
 /** A registry holding every built-in node. */

@@ -1,0 +1,215 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultEngineBinary, EngineClient } from '../../server/engine/engineClient.ts';
+import { SafetensorsReader } from '../../server/engine/safetensors.ts';
+import { createNodeTestContext, runNodeForTest } from '../../tests/helpers/nodeTestContext.ts';
+import { makeTempDir } from '../../tests/helpers/tempDir.ts';
+import type { ImageItem, ModelValue } from '../sdk/values.ts';
+import { loraTrain } from './loraTrain.ts';
+
+const BIN = defaultEngineBinary();
+const HAVE_ENGINE = existsSync(BIN);
+
+/** A small coloured test image (PNG) with a pattern per index. */
+async function png(i: number, w: number, h: number): Promise<Buffer> {
+  const raw = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * 3;
+      raw[o] = (x * (i + 3) * 4) & 255;
+      raw[o + 1] = (y * 5 + i * 40) & 255;
+      raw[o + 2] = ((x + y) * 3 * (i + 1)) & 255;
+    }
+  return sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
+}
+
+describe.skipIf(!HAVE_ENGINE)('LoRA Train node against the real engine (tiny model)', () => {
+  const tmp = makeTempDir('loraflow-train-node-');
+  let engine: EngineClient;
+  let model: ModelValue;
+
+  /** An engine built before the model/train ops were registered counts as absent. */
+  let ready = false;
+
+  beforeAll(async () => {
+    engine = new EngineClient({ workDir: join(tmp.dir, 'engine'), binPath: BIN, threads: 1 });
+    const hello = (await engine.request('hello', {})) as { ops?: string[] };
+    ready = ['load_model', 'vae_encode', 'train_lora'].every((op) => hello.ops?.includes(op));
+    if (!ready) return;
+    const path = join(tmp.dir, 'tiny.safetensors');
+    execFileSync(BIN, [
+      'make-model',
+      '--arch',
+      'sd1',
+      '--size',
+      'tiny',
+      '--layout',
+      'ldm',
+      '--seed',
+      '1',
+      '--out',
+      path,
+    ]);
+    const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
+    model = { kind: 'model', path, sha256, arch: 'sd1', config: {} };
+  }, 60_000);
+  afterAll(async () => {
+    await engine?.close();
+    tmp.cleanup();
+  });
+
+  async function images(
+    t: ReturnType<typeof createNodeTestContext>,
+    n: number,
+    w = 64,
+    h = 64,
+  ): Promise<ImageItem[]> {
+    const out: ImageItem[] = [];
+    for (let i = 0; i < n; i++) {
+      const hash = await t.store.put(await png(i, w, h));
+      out.push({
+        hash,
+        width: w,
+        height: h,
+        caption: `sks, pattern ${i}`,
+        repeats: 2,
+        regularization: false,
+      });
+    }
+    return out;
+  }
+
+  const params = {
+    output_name: 'tiny-lora',
+    network_dim: 4,
+    network_alpha: 4,
+    learning_rate: 1e-3,
+    max_train_epochs: 0,
+    max_train_steps: 4,
+    train_batch_size: 2,
+    save_precision: 'fp32',
+    flip_aug: true,
+  };
+
+  it('trains, stores a kohya LoRA with metadata, emits metrics and caches latents per image', async (tc) => {
+    if (!ready) return tc.skip('engine binary without load_model/vae_encode/train_lora');
+    const t = createNodeTestContext({
+      dataDir: join(tmp.dir, 'data'),
+      services: { engine, workflow: { nodes: [{ id: 'n1', type: 'loraflow/train/lora' }] } },
+      nodeType: loraTrain.type,
+      nodeVersion: loraTrain.version,
+    });
+    try {
+      const items = await images(t, 2, 64, 64);
+      // One image not bucket-sized: it is fitted to a kohya bucket before encoding.
+      items.push({ ...(await images(t, 1, 80, 72))[0]!, caption: 'sks, odd size' });
+      const r = await runNodeForTest(loraTrain, t, { model, images: { kind: 'images', items } }, params);
+      const lora = r.outputs.lora as {
+        kind: string;
+        hash: string;
+        name: string;
+        metadata: Record<string, string>;
+      };
+      expect(lora.kind).toBe('lora');
+      expect(lora.name).toBe('tiny-lora');
+      expect(lora.metadata.ss_network_module).toBe('networks.lora');
+      expect(lora.metadata.ss_steps).toBe('4');
+      expect(lora.metadata.ss_new_sd_model_hash).toBe(model.sha256);
+      const file = SafetensorsReader.open(t.store.pathOf(lora.hash));
+      const names = file.tensors.map((x) => x.name);
+      expect(names.some((n) => n.startsWith('lora_unet_down_blocks_1_attentions_0_'))).toBe(true);
+      expect(names.some((n) => n.startsWith('lora_te_text_model_encoder_layers_0_self_attn_q_proj'))).toBe(
+        true,
+      );
+      expect(JSON.parse(file.metadata['loraflow.workflow'] ?? 'null')).toEqual({
+        nodes: [{ id: 'n1', type: 'loraflow/train/lora' }],
+      });
+      const metrics = t.events.filter((e) => e.type === 'training.metrics');
+      expect(metrics.length).toBeGreaterThan(0);
+      expect(metrics.at(-1)?.data).toMatchObject({ step: 4, total_steps: 4 });
+      expect(r.display?.stepCount).toContain('3 images');
+
+      // Same images plus one new one: only the new image is VAE-encoded (2 encodes with flip_aug).
+      const encodes: string[] = [];
+      const counting = {
+        request: (
+          op: string,
+          args: Record<string, unknown>,
+          opts?: Parameters<EngineClient['request']>[2],
+        ) => {
+          encodes.push(op);
+          return engine.request(op, args, opts);
+        },
+      };
+      const t2 = createNodeTestContext({
+        dataDir: join(tmp.dir, 'data'),
+        services: { engine: counting },
+        nodeType: loraTrain.type,
+        nodeVersion: loraTrain.version,
+      });
+      try {
+        const more = [...items, { ...(await images(t2, 4))[3]!, caption: 'sks, new one' }];
+        await runNodeForTest(
+          loraTrain,
+          t2,
+          { model, images: { kind: 'images', items: more } },
+          { ...params, max_train_steps: 1 },
+        );
+        expect(encodes.filter((op) => op === 'vae_encode')).toHaveLength(2);
+      } finally {
+        t2.close();
+      }
+    } finally {
+      t.close();
+    }
+  }, 180_000);
+
+  it('cancelling saves the state and running again resumes', async (tc) => {
+    if (!ready) return tc.skip('engine binary without load_model/vae_encode/train_lora');
+    const controller = new AbortController();
+    const t = createNodeTestContext({
+      dataDir: join(tmp.dir, 'data-resume'),
+      services: { engine },
+      signal: controller.signal,
+      nodeType: loraTrain.type,
+      nodeVersion: loraTrain.version,
+    });
+    const p = { ...params, max_train_steps: 400, flip_aug: false };
+    try {
+      const items = await images(t, 2);
+      const orig = t.ctx.emit;
+      t.ctx.emit = (e) => {
+        orig(e);
+        if (e.type === 'training.metrics' && (e.data as { step: number }).step >= 2) controller.abort();
+      };
+      await expect(
+        runNodeForTest(loraTrain, t, { model, images: { kind: 'images', items } }, p),
+      ).rejects.toThrow();
+      const t2 = createNodeTestContext({ dataDir: join(tmp.dir, 'data-resume'), services: { engine } });
+      try {
+        const r = await runNodeForTest(
+          loraTrain,
+          t2,
+          { model, images: { kind: 'images', items } },
+          {
+            ...p,
+          },
+        );
+        const resumed = r.display?.resumedFromStep as number;
+        expect(resumed).toBeGreaterThanOrEqual(2);
+        expect(t2.logs.some((l) => l.message.startsWith(`resumed at step ${resumed}`))).toBe(true);
+        expect(r.display?.steps).toBe(400);
+      } finally {
+        t2.close();
+      }
+    } finally {
+      t.close();
+    }
+  }, 300_000);
+});
