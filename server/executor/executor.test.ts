@@ -244,10 +244,7 @@ describe('executor: failures', () => {
       .build();
     const { outcome } = await t.run(doc);
     expect(outcome.nodes.b!.error!.message).toBe(
-      'test/basic/bad-output returned invalid outputs: output out.prompts: must be an array (expected a PROMPTS value)'.replace(
-        'must be an array',
-        'Invalid input: expected array, received string',
-      ),
+      'test/basic/bad-output returned invalid outputs: output out.prompts: must be an array (got "not-an-array") (expected a PROMPTS value)',
     );
     expect(outcome.nodes.out!.status).toBe('skipped');
   });

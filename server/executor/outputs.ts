@@ -1,5 +1,6 @@
 import type { AnyNodeDefinition, NodeDisplay } from '../../nodes/sdk/defineNode.ts';
 import { socketValueSchemas } from '../../nodes/sdk/values.ts';
+import { describeIssue, formatPath } from '../workflow/zodIssues.ts';
 
 export type CheckedResult = { outputs: Record<string, unknown>; display?: NodeDisplay };
 
@@ -32,8 +33,10 @@ export function validateNodeOutputs(
     const parsed = socketValueSchemas[spec.type].safeParse(given[name]);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      const path = issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
-      problems.push(`output ${name}${path}: ${issue.message} (expected a ${spec.type} value)`);
+      const path = issue.path.length > 0 ? `.${formatPath(issue.path)}` : '';
+      problems.push(
+        `output ${name}${path}: ${describeIssue(issue, given[name])} (expected a ${spec.type} value)`,
+      );
       continue;
     }
     outputs[name] = parsed.data;
