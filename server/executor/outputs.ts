@@ -35,7 +35,7 @@ export function validateNodeOutputs(
       const issue = parsed.error.issues[0]!;
       const path = issue.path.length > 0 ? `.${formatPath(issue.path)}` : '';
       problems.push(
-        `output ${name}${path}: ${describeIssue(issue, given[name])} (expected a ${spec.type} value)`,
+        `output ${name}${path}: ${describeIssue(issue, given[name])} (expected ${/^[AEIOU]/.test(spec.type) ? 'an' : 'a'} ${spec.type} value)`,
       );
       continue;
     }
