@@ -64,7 +64,7 @@ std::shared_ptr<SafetensorsFile> open_safetensors(const std::string& path) {
 }
 
 [[noreturn]] void reject_arch(const std::string& what, const std::string& path) {
-  fail(errc::unsupported, path + " is " + what + "; only Stable Diffusion 1.x is supported yet.");
+  fail(errc::unsupported, path + " is " + what + ": not supported yet (loraflow loads Stable Diffusion 1.x models only for now).");
 }
 
 // Classifies keys of a single-file checkpoint that is not SD1.

@@ -12,7 +12,7 @@ void register_sample_bench_ops();          // ops/sample_ops.cpp
 
 void register_all_ops(OpRegistry& r) {
   register_system_ops(r);
-  // register_model_ops(r);  // models engineer: enable once ops/model_*.cpp defines it
+  register_model_ops(r);
   register_sample_ops(r);
 }
 
@@ -21,7 +21,7 @@ void register_all_bench_ops() {
   if (done) return;
   done = true;
   register_builtin_bench_ops();
-  // register_model_bench_ops();  // models engineer: enable once defined
+  register_model_bench_ops();
   register_sample_bench_ops();
 }
 

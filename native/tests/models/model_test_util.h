@@ -1,0 +1,43 @@
+// Helpers shared by the model tests.
+#pragma once
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "models/make_model.h"
+
+namespace loraflow::testing {
+
+// A fresh directory under $TMPDIR, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "loraflow-models-XXXXXX").string();
+    char* p = ::mkdtemp(tmpl.data());
+    if (!p) throw std::runtime_error("mkdtemp failed");
+    path_ = p;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+inline std::string make_tiny(const TempDir& dir, const std::string& layout, uint64_t seed,
+                             const std::string& name = "") {
+  MakeModelOptions o;
+  o.size = "tiny";
+  o.layout = layout;
+  o.seed = seed;
+  o.out = dir.file(name.empty() ? (layout == "ldm" ? "tiny.safetensors" : "tiny-diffusers") : name);
+  return make_model(o).path;
+}
+
+}  // namespace loraflow::testing
