@@ -84,6 +84,8 @@ describe('executor: running and caching', () => {
     });
     expect(second.events.map((e) => e.type)).toEqual(Array(6).fill('node.cached'));
     expect(second.outcome.nodes.out!.display).toEqual(first.outcome.nodes.out!.display);
+    expect(second.outcome.nodes.out).toMatchObject({ durationMs: 0, startedAt: expect.any(Number) });
+    expect(first.outcome.nodes.sum!.durationMs).toBeGreaterThanOrEqual(0);
   });
 
   it('stays fully cached after closing and reopening the database (restart)', async () => {

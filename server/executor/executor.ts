@@ -195,6 +195,8 @@ class RunExecution {
           const state = this.states[id]!;
           state.status = 'cached';
           state.cacheKey = key;
+          state.startedAt = state.finishedAt = Date.now();
+          state.durationMs = 0;
           state.outputs = hit.outputs;
           if (hit.display) state.display = hit.display;
           this.touched.push(key);
