@@ -51,7 +51,7 @@ async function makeDataset(dataDir: string): Promise<void> {
 }
 
 /** Starts the real server (built-in plus test nodes) on a free port with a temp data dir, and Chromium. */
-export async function startHarness(): Promise<Harness> {
+export async function startHarness(o: { chromiumArgs?: string[] } = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'loraflow-e2e-'));
   await makeDataset(dataDir);
   const config = loadConfig({ cwd: dataDir, env: {}, overrides: { port: 0, dataDir } });
@@ -59,7 +59,7 @@ export async function startHarness(): Promise<Harness> {
   const server = await startServer({ config, registry, clientDist: join(root, 'client', 'dist') });
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'loraflow-chromium-')), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...(o.chromiumArgs ?? [])],
     viewport: { width: 1280, height: 720 },
     baseURL: server.url,
   });

@@ -25,7 +25,7 @@ export function HelpPanel({ onClose }: { onClose(): void }) {
       <ul className="tips">
         <li>Drop a wire in empty space to add a node that accepts it.</li>
         <li>Drop a workflow .json or a PNG with an embedded workflow onto the canvas to open it.</li>
-        <li>Shift-drag to box-select; drag a group's title to move its nodes.</li>
+        <li>Shift-drag to box-select; drag a group's title to move its nodes; hold Space and drag to pan.</li>
       </ul>
     </aside>
   );

@@ -29,7 +29,7 @@ export const SHORTCUTS: Shortcut[] = [
   { id: 'bypass', keys: 'Ctrl+B', description: 'Bypass / un-bypass the selected nodes' },
   { id: 'selectAll', keys: 'Ctrl+A', description: 'Select every node' },
   { id: 'group', keys: 'Ctrl+G', description: 'Group the selected nodes' },
-  { id: 'search', keys: 'Double-click canvas / Space', description: 'Search nodes to add' },
+  { id: 'search', keys: 'Double-click canvas / Ctrl+K', description: 'Search nodes to add' },
   { id: 'help', keys: '?', description: 'Show this help' },
   { id: 'escape', keys: 'Esc', description: 'Close dialogs and search' },
 ];
@@ -60,6 +60,6 @@ export function matchShortcut(e: KeyLike, inField: boolean): ShortcutId | null {
   if (mod && k === 'g') return 'group';
   if (!mod && !e.altKey && (k === 'Delete' || k === 'Backspace')) return 'delete';
   if (!mod && !e.altKey && e.key === '?') return 'help';
-  if (!mod && !e.altKey && e.key === ' ') return 'search';
+  if (mod && k === 'k') return 'search';
   return null;
 }

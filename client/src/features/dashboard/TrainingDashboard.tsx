@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useUi } from '../../app/uiStore.ts';
 import { useGraph } from '../graph/graphInstance.ts';
+import { useNodeDefs } from '../graph/nodeDefsStore.ts';
 import { useExecution } from '../run/executionStore.ts';
 import { artifactUrl } from '../run/previews.ts';
 import { cancelCurrentRun } from '../run/runActions.ts';
@@ -19,9 +20,12 @@ export function TrainingDashboard({ nodeId }: { nodeId: string }) {
   const runId = useExecution((s) => s.runId);
   const runStatus = useExecution((s) => s.runStatus);
   const nodeStatus = useExecution((s) => s.nodes[nodeId]?.status ?? 'idle');
+  const defs = useNodeDefs((s) => s.defs);
   const title = useGraph((s) => {
     const n = s.nodes.find((x) => x.id === nodeId);
-    return n && n.type === 'workflow' ? (n.data.title ?? n.data.type) : nodeId;
+    return n && n.type === 'workflow'
+      ? (n.data.title ?? defs.byType[n.data.type]?.title ?? n.data.type)
+      : nodeId;
   });
   const { series, error } = useTrainingSeries(runId, nodeId);
   const [smoothing, setSmoothing] = useState(0.9);

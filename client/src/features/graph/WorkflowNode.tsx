@@ -1,7 +1,14 @@
-import { Handle, type NodeProps, Position } from '@xyflow/react';
+import {
+  Handle,
+  type NodeProps,
+  Position,
+  type ReactFlowState,
+  useStore as useFlowStore,
+} from '@xyflow/react';
 import { memo, useCallback } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { FALLBACK_SOCKET_COLOR, type NodeDef } from '../../api/nodeDefs.ts';
+import { renderStats } from '../../app/renderStats.ts';
 import { useUi } from '../../app/uiStore.ts';
 import { useNodeProblems } from '../run/executionStore.ts';
 import { NodeRunInfo, NodeStatusBadge } from '../run/NodeRunInfo.tsx';
@@ -11,14 +18,20 @@ import { useNodeDefs } from './nodeDefsStore.ts';
 import { inputsOf, outputsOf } from './sockets.ts';
 import type { WorkflowFlowNode } from './types.ts';
 
+/** Below this zoom, nodes drop their widgets (level of detail): text that small cannot be edited anyway. */
+export const DETAIL_ZOOM = 0.45;
+const lowDetail = (s: ReactFlowState) => s.transform[2] < DETAIL_ZOOM;
+
 /** A workflow node: title bar, typed sockets, param widgets and its run state. */
 export const WorkflowNode = memo(function WorkflowNode({ id, data, selected }: NodeProps<WorkflowFlowNode>) {
+  renderStats.nodes += 1;
   const def = useNodeDefs((s) => s.defs.byType[data.type]);
   const onParam = useCallback(
     (key: string, value: unknown) => graphStore.getState().setParam(id, key, value),
     [id],
   );
   const problems = useNodeProblems(id);
+  const far = useFlowStore(lowDetail);
   if (!def) return <PlaceholderNode id={id} data={data} selected={selected} />;
   const title = data.title ?? def.title;
   const nodeErrors = problems?.filter(
@@ -33,7 +46,11 @@ export const WorkflowNode = memo(function WorkflowNode({ id, data, selected }: N
     >
       <NodeHeader id={id} title={title} def={def} bypass={data.bypass === true} />
       <Sockets def={def} />
-      <ParamsForm nodeId={id} def={def} params={data.params} problems={problems} onChange={onParam} />
+      {far ? (
+        <div className="far-hint" aria-hidden="true" />
+      ) : (
+        <ParamsForm nodeId={id} def={def} params={data.params} problems={problems} onChange={onParam} />
+      )}
       {nodeErrors && nodeErrors.length > 0 && (
         <div className="node-problems" role="alert">
           {nodeErrors.map((p) => (
@@ -43,7 +60,7 @@ export const WorkflowNode = memo(function WorkflowNode({ id, data, selected }: N
           ))}
         </div>
       )}
-      <NodeRunInfo id={id} />
+      <NodeRunInfo id={id} compact={far} />
     </article>
   );
 });

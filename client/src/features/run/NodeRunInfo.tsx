@@ -31,7 +31,13 @@ export const NodeStatusBadge = memo(function NodeStatusBadge({ id }: { id: strin
 });
 
 /** Progress bar, error message and previews of one node, fed by the execution store only. */
-export const NodeRunInfo = memo(function NodeRunInfo({ id }: { id: string }) {
+export const NodeRunInfo = memo(function NodeRunInfo({
+  id,
+  compact = false,
+}: {
+  id: string;
+  compact?: boolean;
+}) {
   const run = useNodeRun(id);
   const previews = useMemo(() => extractPreviews(run.display), [run.display]);
   const [big, setBig] = useState<string | null>(null);
@@ -68,14 +74,14 @@ export const NodeRunInfo = memo(function NodeRunInfo({ id }: { id: string }) {
           ⚠ {w}
         </div>
       ))}
-      {previews.lines.length > 0 && (
+      {!compact && previews.lines.length > 0 && (
         <div className="display-lines">
           {previews.lines.map((l) => (
             <div key={l}>{l}</div>
           ))}
         </div>
       )}
-      {previews.images.length > 0 && (
+      {!compact && previews.images.length > 0 && (
         <div className="thumbs nodrag nowheel">
           {previews.images.map((img) => (
             <button
