@@ -1,3 +1,4 @@
+import { blipCaption } from './caption/blipCaption.ts';
 import { captionEdit } from './caption/captionEdit.ts';
 import { wd14Tagger } from './caption/wd14Tagger.ts';
 import { loadImages } from './dataset/loadImages.ts';
@@ -22,6 +23,7 @@ export const builtinNodes: AnyNodeDefinition[] = [
   cropResize,
   captionEdit,
   wd14Tagger,
+  blipCaption,
   saveLora,
   saveImages,
   saveDataset,
