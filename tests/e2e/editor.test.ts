@@ -155,6 +155,14 @@ describe('editor end to end', () => {
     await expect.poll(() => nodeIds(page)).toEqual(before);
     await page.keyboard.press('Control+z');
     await expect.poll(() => nodeIds(page)).toContain(added);
+    // Group the selection with Ctrl+G; the group is one undoable edit like any other.
+    await page.keyboard.press('Control+a');
+    await page.keyboard.press('Control+g');
+    await expect.poll(() => page.locator('.group-node').count()).toBe(1);
+    await expect.poll(() => textOf(page.locator('.group-title'))).toBe('Group');
+    await h.shot('05b-group');
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => page.locator('.group-node').count()).toBe(0);
   });
 
   it('restores the live state of a run after a reload', async () => {

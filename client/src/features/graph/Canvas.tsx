@@ -163,7 +163,7 @@ export function Canvas({ onDropFiles }: Props) {
         zoomOnDoubleClick={false}
         deleteKeyCode={null}
         selectionKeyCode="Shift"
-        multiSelectionKeyCode={['Meta', 'Control', 'Shift']}
+        multiSelectionKeyCode={['Meta', 'Control']}
         snapToGrid
         snapGrid={[10, 10]}
         onlyRenderVisibleElements={nodes.length > BIG_GRAPH}

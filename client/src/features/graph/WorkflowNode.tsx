@@ -13,6 +13,7 @@ import { useUi } from '../../app/uiStore.ts';
 import { useNodeProblems } from '../run/executionStore.ts';
 import { NodeRunInfo, NodeStatusBadge } from '../run/NodeRunInfo.tsx';
 import { ParamsForm } from '../widgets/ParamsForm.tsx';
+import { canBypass } from './bypass.ts';
 import { graphStore, useGraph } from './graphInstance.ts';
 import { useNodeDefs } from './nodeDefsStore.ts';
 import { inputsOf, outputsOf } from './sockets.ts';
@@ -80,6 +81,7 @@ function NodeHeader({
   const openDataset = useUi((s) => s.openDataset);
   const trains = def.heavy && Object.values(def.outputs).some((o) => o.type === 'LORA');
   const images = Object.values(def.outputs).some((o) => o.type === 'IMAGES');
+  const bypassable = canBypass(def);
   return (
     <div className="wf-node-header" title={def.description}>
       <span className="wf-node-title">{title}</span>
@@ -104,16 +106,18 @@ function NodeHeader({
           ▦
         </button>
       )}
-      <button
-        type="button"
-        className={`icon nodrag${bypass ? ' on' : ''}`}
-        aria-label={bypass ? 'Stop bypassing node' : 'Bypass node'}
-        aria-pressed={bypass}
-        title="Bypass (Ctrl+B)"
-        onClick={() => graphStore.getState().toggleBypass([id])}
-      >
-        ⤼
-      </button>
+      {(bypassable.ok || bypass) && (
+        <button
+          type="button"
+          className={`icon nodrag${bypass ? ' on' : ''}`}
+          aria-label={bypass ? 'Stop bypassing node' : 'Bypass node'}
+          aria-pressed={bypass}
+          title={bypassable.ok ? 'Bypass (Ctrl+B)' : `Cannot bypass: ${bypassable.reason}`}
+          onClick={() => graphStore.getState().toggleBypass([id])}
+        >
+          ⤼
+        </button>
+      )}
     </div>
   );
 }

@@ -160,3 +160,16 @@ describe('graph store', () => {
     expect(isDirty(s())).toBe(false);
   });
 });
+
+describe('bypass in the store', () => {
+  it('bypasses only nodes with a pass-through and toggles back', () => {
+    const { s } = setup();
+    const load = s().addNode('test/load-images', { x: 0, y: 0 })!;
+    const resize = s().addNode('test/resize', { x: 300, y: 0 })!;
+    s().toggleBypass([load, resize]);
+    expect(wf(s().nodes, load).data.bypass).toBeUndefined();
+    expect(wf(s().nodes, resize).data.bypass).toBe(true);
+    s().toggleBypass([resize]);
+    expect(wf(s().nodes, resize).data.bypass).toBeUndefined();
+  });
+});

@@ -8,6 +8,7 @@ import {
 import { createStore } from 'zustand/vanilla';
 import type { WorkflowMeta } from '../../../../server/workflow/schema.ts';
 import { defaultParams, type NodeDefs } from '../../api/nodeDefs.ts';
+import { canBypass } from './bypass.ts';
 import { type ClipboardData, copySelection, pasteClipboard } from './clipboard.ts';
 import { nextId } from './ids.ts';
 import { inputsOf } from './sockets.ts';
@@ -259,12 +260,19 @@ export function createGraphStore(getDefs: () => NodeDefs) {
       toggleBypass(nodeIds) {
         const s = get();
         const ids = new Set(nodeIds ?? s.nodes.filter((n) => n.selected).map((n) => n.id));
-        const targets = s.nodes.filter((n): n is WorkflowFlowNode => ids.has(n.id) && isWorkflowNode(n));
+        const defs = getDefs();
+        const targets = s.nodes.filter((n): n is WorkflowFlowNode => {
+          if (!ids.has(n.id) || !isWorkflowNode(n)) return false;
+          const def = defs.byType[n.data.type];
+          // Un-bypassing is always allowed; bypassing only where a pass-through exists.
+          return n.data.bypass === true || (def !== undefined && canBypass(def).ok);
+        });
         if (targets.length === 0) return;
         const on = !targets.every((n) => n.data.bypass);
+        const targetIds = new Set(targets.map((n) => n.id));
         edit(null, {
           nodes: s.nodes.map((n) => {
-            if (!ids.has(n.id) || !isWorkflowNode(n)) return n;
+            if (!targetIds.has(n.id) || !isWorkflowNode(n)) return n;
             const data = { ...n.data };
             if (on) data.bypass = true;
             else delete data.bypass;
