@@ -13,31 +13,30 @@ export type EngineConnection = {
 };
 
 export type EngineHandle = {
-  /** Services handed to nodes (`ctx.services.engine`), created lazily on first use. */
+  /** Services handed to nodes (`ctx.services.engine`). */
   services(): NodeServices;
   /** For `GET /api/system`: resolves within the timeout, never rejects. */
   status(): Promise<EngineStatus>;
   close(): Promise<void>;
 };
 
-const HELLO_TIMEOUT_MS = 1500;
+/** The first hello includes starting the engine and loading libtorch, which can take a while. */
+const HELLO_TIMEOUT_MS = 60_000;
+/** `GET /api/system` never waits longer than this for the engine. */
+const ANSWER_WITHIN_MS = 2000;
+/** Devices and versions do not change while the engine runs; re-ask at most this often. */
+const HELLO_CACHE_MS = 30_000;
 
-/**
- * The engine as the server sees it. `connect` builds the client (the engine binary is started on the first
- * request, not at server start); without one, only the binary's presence is reported.
- */
-export function engineProbe(binary: string, connect?: (binary: string) => EngineConnection): EngineHandle {
-  let connection: EngineConnection | undefined;
-  const get = () => {
-    if (!connect) throw new Error('this server was started without an engine client');
-    connection ??= connect(binary);
-    return connection;
-  };
+/** The engine as the server sees it. Without an engine (`engine` undefined) only the binary's presence is reported. */
+export function engineProbe(
+  binary: string,
+  engine?: { client: unknown; connection: EngineConnection },
+): EngineHandle {
+  let last: { at: number; status: EngineStatus } | undefined;
+  let inflight: Promise<EngineStatus> | undefined;
   return {
     services() {
-      if (!connect) return {};
-      // A getter keeps the engine process from starting until a node actually uses it.
-      return Object.defineProperty({}, 'engine', { enumerable: true, get });
+      return engine ? { engine: engine.client } : {};
     },
     async status() {
       if (!existsSync(binary)) {
@@ -48,28 +47,52 @@ export function engineProbe(binary: string, connect?: (binary: string) => Engine
             'the native engine is not built; run `npm run build:native` (training and generation need it)',
         };
       }
-      if (!connect) {
+      if (!engine) {
         return {
           status: 'error',
           binary,
           message: 'the engine binary exists but no engine client is configured',
         };
       }
-      try {
-        const hello = await get().hello({ timeoutMs: HELLO_TIMEOUT_MS });
-        return {
-          status: 'ok',
+      if (last && Date.now() - last.at < HELLO_CACHE_MS) return last.status;
+      // One hello at a time; a slow first start keeps going after this request has answered.
+      inflight ??= engine.connection
+        .hello({ timeoutMs: HELLO_TIMEOUT_MS })
+        .then(
+          (hello): EngineStatus => {
+            const status: EngineStatus = {
+              status: 'ok',
+              binary,
+              devices: hello.devices,
+              ...(hello.version ? { version: hello.version } : {}),
+              ...(hello.details ? { details: hello.details } : {}),
+            };
+            last = { at: Date.now(), status };
+            return status;
+          },
+          (err): EngineStatus => ({ status: 'error', binary, message: (err as Error).message }),
+        )
+        .finally(() => {
+          inflight = undefined;
+        });
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([
+        inflight,
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), ANSWER_WITHIN_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      return (
+        waited ?? {
+          status: 'error',
           binary,
-          devices: hello.devices,
-          ...(hello.version ? { version: hello.version } : {}),
-          ...(hello.details ? { details: hello.details } : {}),
-        };
-      } catch (err) {
-        return { status: 'error', binary, message: (err as Error).message };
-      }
+          message: `the engine is starting (no answer within ${ANSWER_WITHIN_MS / 1000} s); ask again in a moment`,
+        }
+      );
     },
     async close() {
-      await connection?.close();
+      await engine?.connection.close();
     },
   };
 }
