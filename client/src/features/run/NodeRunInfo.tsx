@@ -64,6 +64,12 @@ export const NodeRunInfo = memo(function NodeRunInfo({
           </span>
         </div>
       )}
+      {run.livePreview && (
+        <figure className="live-preview">
+          <img src={run.livePreview.image} alt={`live preview, ${run.livePreview.label}`} />
+          <figcaption>{run.livePreview.label}</figcaption>
+        </figure>
+      )}
       {run.status === 'failed' && run.error && (
         <div className="node-error" role="alert">
           {run.error}

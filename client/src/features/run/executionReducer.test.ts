@@ -138,3 +138,43 @@ describe('execution state from server events', () => {
     expect(normalizeEvent('nope')).toBeNull();
   });
 });
+
+describe('live previews', () => {
+  it('keeps the latest sample.preview of a running node and drops it when the node finishes', () => {
+    const running: ExecutionState = {
+      ...empty,
+      runId: 'r1',
+      runStatus: 'running',
+      nodes: { s: { status: 'running' } },
+    };
+    const image = 'data:image/png;base64,iVBORw0KGgo=';
+    const s = feed(
+      [
+        {
+          type: 'node.event',
+          runId: 'r1',
+          nodeId: 's',
+          ts,
+          event: { type: 'sample.preview', data: { index: 0, step: 5, steps: 20, image } },
+        },
+      ],
+      running,
+    );
+    expect(s.nodes.s?.livePreview).toEqual({ image, label: 'image 1, step 5/20' });
+    const bad = feed(
+      [
+        {
+          type: 'node.event',
+          runId: 'r1',
+          nodeId: 's',
+          ts,
+          event: { type: 'sample.preview', data: { step: 1, steps: 2, image: 'javascript:x' } },
+        },
+      ],
+      running,
+    );
+    expect(bad.nodes.s?.livePreview).toBeUndefined();
+    const done = feed([{ type: 'node.output', runId: 'r1', nodeId: 's', ts, outputs: {} }], s);
+    expect(done.nodes.s).toEqual({ status: 'done' });
+  });
+});

@@ -1,7 +1,16 @@
+import { z } from 'zod';
 import type { ExecutionState, NodeRun } from './executionStore.ts';
 import type { ExecEvent } from './serverEvents.ts';
 
 const TERMINAL = new Set(['finished', 'failed', 'cancelled']);
+
+/** `sample.preview` events: a small PNG as a data URL while an image is being sampled. */
+export const LivePreviewEvent = z.object({
+  image: z.string().startsWith('data:image/'),
+  step: z.number().int().nonnegative(),
+  steps: z.number().int().positive(),
+  index: z.number().int().nonnegative().optional(),
+});
 
 function patchNode(
   nodes: Record<string, NodeRun>,
@@ -16,6 +25,7 @@ function patchNode(
     delete next.text;
   }
   if (patch.status === 'running' && prev.status !== 'running') delete next.display;
+  if (patch.status && patch.status !== 'running') delete next.livePreview;
   for (const k of Object.keys(next) as (keyof NodeRun)[]) if (next[k] === undefined) delete next[k];
   return { ...nodes, [id]: next };
 }
@@ -80,8 +90,16 @@ export function reduceExecution(state: ExecutionState, ev: ExecEvent): Execution
     }
     case 'queue':
       return { ...state, queue: ev.queue };
-    case 'node.event':
-      return state;
+    case 'node.event': {
+      if (ev.runId !== state.runId || ev.type !== 'sample.preview') return state;
+      const p = LivePreviewEvent.safeParse(ev.data);
+      if (!p.success) return state;
+      const label = `${p.data.index !== undefined ? `image ${p.data.index + 1}, ` : ''}step ${p.data.step}/${p.data.steps}`;
+      return {
+        ...state,
+        nodes: patchNode(state.nodes, ev.nodeId, { livePreview: { image: p.data.image, label } }),
+      };
+    }
     default: {
       const never: never = ev;
       return never;

@@ -19,6 +19,8 @@ export type NodeRun = {
   /** What the node shows after running (thumbnails, captions, stats), from `node.output`. */
   display?: Record<string, unknown>;
   warnings?: string[];
+  /** The latest live preview (e.g. a latent decoded mid-sampling) while the node runs. */
+  livePreview?: { image: string; label: string };
 };
 
 export type RunStatus = 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
