@@ -136,6 +136,16 @@ describe('editor end to end', () => {
       .poll(() => textOf(page.getByTestId('run-row').first()), { timeout: 15_000 })
       .toContain('succeeded');
     await h.shot('05-queue');
+    // Re-open the first run's workflow from history: same nodes, with that run's states.
+    const ids = await nodeIds(page);
+    await newWorkflow();
+    await page
+      .getByTestId('run-row')
+      .last()
+      .getByRole('button', { name: /Re-open/ })
+      .click();
+    await expect.poll(() => nodeIds(page)).toEqual(ids);
+    await expect.poll(() => textOf(badge(page, slow))).toBe('done');
     await page.getByRole('button', { name: 'Close queue' }).click();
   });
 
