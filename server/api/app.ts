@@ -35,7 +35,7 @@ export function createApp(d: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(securityHeaders());
-  app.use(originGuard());
+  app.use(originGuard(d.token !== undefined));
   app.use(requireToken(d.token));
   app.use(nodesRouter(d.registry));
   app.use(runsRouter(d));

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { checkBind, isLoopbackHost } from './bind.ts';
-import { originAllowed } from './origin.ts';
+import { hostAllowed, originAllowed } from './origin.ts';
 import { requestToken } from './requestToken.ts';
 import { generateToken, tokensMatch } from './token.ts';
 
@@ -60,5 +60,13 @@ describe('auth', () => {
     expect(originAllowed(req('/', { host: '127.0.0.1:8190', origin: 'http://localhost:5173' }))).toBe(true);
     expect(originAllowed(req('/', { host: '127.0.0.1:8190', origin: 'https://evil.example' }))).toBe(false);
     expect(originAllowed(req('/', { host: '127.0.0.1:8190', origin: 'null' }))).toBe(false);
+  });
+
+  it('refuses non-loopback Host names when no token protects the server (DNS rebinding)', () => {
+    expect(hostAllowed(req('/', { host: '127.0.0.1:8190' }), false)).toBe(true);
+    expect(hostAllowed(req('/', { host: 'localhost:8190' }), false)).toBe(true);
+    expect(hostAllowed(req('/', { host: '[::1]:8190' }), false)).toBe(true);
+    expect(hostAllowed(req('/', { host: 'rebind.evil.example:8190' }), false)).toBe(false);
+    expect(hostAllowed(req('/', { host: 'rebind.evil.example:8190' }), true)).toBe(true);
   });
 });

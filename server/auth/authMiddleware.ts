@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import { originAllowed } from './origin.ts';
+import { hostAllowed, originAllowed } from './origin.ts';
 import { requestToken, TOKEN_COOKIE } from './requestToken.ts';
 import { tokensMatch } from './token.ts';
 
@@ -7,9 +7,21 @@ function deny(res: Response, status: number, code: string, message: string): voi
   res.status(status).json({ error: { code, message } });
 }
 
-/** Refuses cross-site requests that change state; reads are harmless because CORS stays closed. */
-export function originGuard() {
+/**
+ * Refuses cross-site requests that change state (reads are harmless because CORS stays closed), and, when no
+ * token is set, requests addressed to a non-loopback Host name (DNS rebinding).
+ */
+export function originGuard(tokenRequired: boolean) {
   return (req: Request, res: Response, next: NextFunction): void => {
+    if (!hostAllowed(req, tokenRequired)) {
+      deny(
+        res,
+        403,
+        'forbidden_host',
+        `requests for host ${req.headers.host} are refused: without a token only localhost names are served; start the server with a token to use other names`,
+      );
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD' && !originAllowed(req)) {
       deny(res, 403, 'forbidden_origin', `requests from origin ${req.headers.origin} are not allowed`);
       return;

@@ -19,3 +19,20 @@ export function originAllowed(req: IncomingMessage): boolean {
   if (req.headers.host && url.host === req.headers.host) return true;
   return isLoopbackHost(url.hostname);
 }
+
+/**
+ * Without a token the server trusts its network position (loopback), so it must also refuse requests whose
+ * Host is not a loopback name: a page on a DNS-rebound domain would otherwise be "same origin" with us.
+ */
+export function hostAllowed(req: IncomingMessage, tokenRequired: boolean): boolean {
+  if (tokenRequired) return true;
+  const host = req.headers.host;
+  if (!host) return true;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname;
+  } catch {
+    return false;
+  }
+  return isLoopbackHost(hostname);
+}

@@ -120,3 +120,28 @@ describe('binding', () => {
     }
   });
 });
+
+describe('without a token', () => {
+  it('serves loopback host names only (DNS rebinding)', async () => {
+    const other = makeTempDir('loraflow-it-host-');
+    const s = await startTestServer({ dataDir: other.dir });
+    try {
+      const port = new URL(s.url).port;
+      const { request } = await import('node:http');
+      const status = (host: string) =>
+        new Promise<number>((resolve, reject) => {
+          const r = request({ host: '127.0.0.1', port, path: '/api/nodes', headers: { host } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          r.on('error', reject);
+          r.end();
+        });
+      expect(await status(`localhost:${port}`)).toBe(200);
+      expect(await status(`rebind.evil.example:${port}`)).toBe(403);
+    } finally {
+      await s.close();
+      other.cleanup();
+    }
+  });
+});

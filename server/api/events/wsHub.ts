@@ -2,7 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { z } from 'zod';
-import { originAllowed } from '../../auth/origin.ts';
+import { hostAllowed, originAllowed } from '../../auth/origin.ts';
 import { requestToken } from '../../auth/requestToken.ts';
 import { tokensMatch } from '../../auth/token.ts';
 import { zodIssues } from '../http/validate.ts';
@@ -63,7 +63,7 @@ export class WsHub<M extends Routed> {
       rejectUpgrade(socket, 404, 'Not Found');
       return;
     }
-    if (!originAllowed(req)) {
+    if (!originAllowed(req) || !hostAllowed(req, this.options.token !== undefined)) {
       rejectUpgrade(socket, 403, 'Forbidden');
       return;
     }
