@@ -19,11 +19,7 @@ afterEach(() => {
   tmp.cleanup();
 });
 
-async function item(
-  name: string,
-  img: Sharp,
-  size?: { width: number; height: number },
-): Promise<ImageItem> {
+async function item(name: string, img: Sharp, size?: { width: number; height: number }): Promise<ImageItem> {
   const data = await img.toBuffer();
   const meta = await sharp(data).metadata();
   return {

@@ -4,11 +4,7 @@ import sharp, { type Sharp } from 'sharp';
 import type { NodeContext, PerItemCache } from '../../nodes/sdk/context.ts';
 
 /** A solid image with a diagonal gradient so crops and rotations are visible in pixel values. */
-export async function gradientImage(
-  width: number,
-  height: number,
-  channels: 3 | 4 = 3,
-): Promise<Sharp> {
+export async function gradientImage(width: number, height: number, channels: 3 | 4 = 3): Promise<Sharp> {
   const raw = Buffer.alloc(width * height * channels);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
