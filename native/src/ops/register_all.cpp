@@ -9,11 +9,14 @@ namespace loraflow {
 void register_builtin_bench_ops();  // bench/bench_builtin.cpp
 void register_sample_ops(OpRegistry& r);  // ops/sample_ops.cpp
 void register_sample_bench_ops();          // ops/sample_ops.cpp
+void register_train_ops(OpRegistry& r);    // ops/train_ops.cpp
+void register_train_bench_ops();           // ops/train_ops.cpp
 
 void register_all_ops(OpRegistry& r) {
   register_system_ops(r);
   register_model_ops(r);
   register_sample_ops(r);
+  register_train_ops(r);
 }
 
 void register_all_bench_ops() {
@@ -23,6 +26,7 @@ void register_all_bench_ops() {
   register_builtin_bench_ops();
   register_model_bench_ops();
   register_sample_bench_ops();
+  register_train_bench_ops();
 }
 
 }  // namespace loraflow
