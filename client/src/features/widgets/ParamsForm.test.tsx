@@ -5,11 +5,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { fixtureDefs } from '../../test/fixtureDefs.ts';
 import { ParamsForm } from './ParamsForm.tsx';
 
-declare global {
-  // biome-ignore lint/style/noVar: React's act() environment flag is a global var
-  var IS_REACT_ACT_ENVIRONMENT: boolean;
-}
-globalThis.IS_REACT_ACT_ENVIRONMENT = true;
+// Tells React that updates are wrapped in act().
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
 let host: HTMLDivElement;
 let root: Root;
