@@ -276,4 +276,35 @@ describe('runs over HTTP and websocket', () => {
     ws.send({ type: 'ping', id: 'p1' });
     expect(await ws.waitFor((m) => m.type === 'pong')).toMatchObject({ type: 'pong', id: 'p1' });
   });
+
+  it('limits node messages to the subscribed run', async () => {
+    const follower = await EventClient.connect(server.url);
+    try {
+      const one = workflow()
+        .node('p', 'test/basic/number', { value: 9101 })
+        .node('q', 'test/basic/sink')
+        .link('p.value', 'q.value')
+        .build();
+      const two = workflow()
+        .node('p', 'test/basic/number', { value: 9102 })
+        .node('q', 'test/basic/sink')
+        .link('p.value', 'q.value')
+        .build();
+      const first = (await postRun(server.url, one)).body.runId!;
+      await ws.runEnd(first);
+      // Subscribe to the first (finished) run: the second run's node messages must not arrive.
+      follower.send({ type: 'subscribe', runId: first });
+      follower.send({ type: 'ping', id: 'sync' });
+      await follower.waitFor((m) => m.type === 'pong');
+      const second = (await postRun(server.url, two)).body.runId!;
+      await follower.runEnd(second);
+      const seen = follower.forRun(second).map((m) => m.type);
+      expect(seen).toContain('run.queued');
+      expect(seen).toContain('run.finished');
+      expect(seen.filter((t) => t.startsWith('node.'))).toEqual([]);
+      expect(ws.forRun(second).some((m) => m.type === 'node.output')).toBe(true);
+    } finally {
+      follower.close();
+    }
+  });
 });
