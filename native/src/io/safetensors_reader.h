@@ -1,7 +1,13 @@
 // Lazy, mmap-based safetensors reader with full header validation.
 // Format: u64 little-endian header length N, N bytes of JSON header, then the data region.
-// Every failure throws loraflow::EngineError(errc::bad_file / not_found) naming the file
-// (and the tensor, where one is involved). Never reads out of bounds.
+// Every failure throws loraflow::EngineError(errc::bad_file / not_found / unsupported) naming the
+// file (and the tensor, where one is involved). Never reads out of bounds.
+// Header rules: length >= 2 and <= min(100 MB, file size - 8); a JSON object; "__metadata__" (optional)
+// maps strings to strings; every other entry is {dtype, shape, data_offsets:[begin,end]} with a known
+// dtype, non-negative dims whose product (x dtype size) does not overflow and equals end-begin,
+// begin <= end <= data size, and no two byte ranges overlapping (gaps are tolerated).
+// Loadable dtypes: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL; U16/U32/U64/F8_* are accepted in the
+// header but load()/view() report them as unsupported.
 #pragma once
 #include <cstdint>
 #include <map>
@@ -56,8 +62,9 @@ class SafetensorsFile {
   // Copies one tensor out of the mapping into owned, contiguous CPU memory, converting to
   // `to` when given (e.g. F16/BF16 -> Float). Pages of the mapping are read lazily.
   at::Tensor load(const std::string& name, std::optional<at::ScalarType> to = std::nullopt) const;
-  // Zero-copy CPU view into the mapping (read-only by contract: do not write into it).
-  // Valid only while this SafetensorsFile lives; clone() to keep it longer.
+  // Zero-copy CPU view into the mapping (a private copy-on-write mapping: writes never reach the
+  // file). The view keeps the mapping alive. Falls back to a copy when the tensor's offset is not
+  // aligned to its element size (never the case for files written by write_safetensors).
   at::Tensor view(const std::string& name) const;
   // Tells the kernel a tensor's pages are no longer needed (after converting it), keeping RSS low.
   void release(const std::string& name) const;
@@ -65,7 +72,7 @@ class SafetensorsFile {
  private:
   SafetensorsFile() = default;
   std::string path_;
-  std::unique_ptr<MappedFile> map_;
+  std::shared_ptr<MappedFile> map_;
   uint64_t data_offset_ = 0;  // 8 + header length
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, size_t> index_;

@@ -1,6 +1,9 @@
-// safetensors writer: header sorted by name (like the Python library), padded with spaces to a
-// multiple of 8 bytes, tensors stored contiguous little-endian in their own dtype, data in name
-// order. Atomic: writes `<path>.tmp-XXXXXX` in the same directory, fsyncs, then renames.
+// safetensors writer, byte-compatible with the Python/Rust `safetensors` library (0.3+): data ordered by
+// dtype (widest first, as the library's Dtype enum order) then by name, so each tensor is aligned to its
+// element size; header = "__metadata__" (if any) then the tensors in data order, each
+// {"dtype","shape","data_offsets"}, padded with spaces to a multiple of 8 bytes; tensors stored
+// contiguous little-endian in their own dtype. Atomic: writes `<path>.tmp-XXXXXX` in the same
+// directory, fsyncs it, renames it over `path`, then fsyncs the directory.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -20,7 +23,7 @@ void write_safetensors(const std::string& path, const std::vector<std::pair<std:
                        const std::map<std::string, std::string>& metadata = {});
 
 // Streaming variant for huge files (e.g. a full-size random model): the header is built from
-// `specs` up front and `produce(spec)` is called once per spec, in name order, to obtain the
+// `specs` up front and `produce(spec)` is called once per spec, in data order, to obtain the
 // tensor (must match the spec's dtype and shape), so only one tensor is alive at a time.
 struct TensorSpec {
   std::string name;

@@ -1,4 +1,4 @@
-// The one place that lists every op family. The models engineer uncomments the model lines.
+// The one place that lists every op family, bench op and extra CLI command.
 #include "ops/register_all.h"
 
 #include "bench/bench_registry.h"
@@ -27,6 +27,10 @@ void register_all_bench_ops() {
   register_model_bench_ops();
   register_sample_bench_ops();
   register_train_bench_ops();
+}
+
+void register_all_cli_commands() {
+  // register_model_cli_commands();  // add_cli_command("make-model", usage, make_model_main)
 }
 
 }  // namespace loraflow

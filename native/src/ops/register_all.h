@@ -10,4 +10,8 @@ void register_all_ops(OpRegistry& r);
 void register_system_ops(OpRegistry& r);
 // load_model, unload, encode_prompts, vae_encode, vae_decode, unet_forward (models engineer).
 void register_model_ops(OpRegistry& r);
+
+// Extra CLI commands (cli/cli.h add_cli_command), e.g. make-model. Called once by cli_main.
+void register_all_cli_commands();
+void register_model_cli_commands();  // models engineer
 }  // namespace loraflow

@@ -37,3 +37,14 @@ struct Cancelled : EngineError {
 }
 
 }  // namespace loraflow
+
+namespace loraflow {
+// The code/message/hint of the exception currently being handled (call inside a catch block):
+// EngineError keeps its code; std::bad_alloc and c10 "out of memory" / "not enough memory"
+// errors become "oom" with a hint; nlohmann::json errors become "bad_request"; c10::Error (without
+// its backtrace) and other std::exceptions become "internal".
+struct ErrorInfo {
+  std::string code, message, hint;
+};
+ErrorInfo describe_current_exception();
+}  // namespace loraflow

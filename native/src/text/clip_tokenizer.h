@@ -1,5 +1,8 @@
-// CLIP BPE tokenizer (openai clip/simple_tokenizer.py semantics, no ftfy/html unescape).
-// No torch dependency.
+// CLIP BPE tokenizer with the semantics of openai clip/simple_tokenizer.py. No torch dependency.
+// Differences from the Python original: no ftfy.fix_text; html.unescape only knows numeric entities
+// and &amp; &lt; &gt; &quot; &apos; &#39; &nbsp; (applied twice, like the original). \p{L}, \p{N},
+// str.isspace() and str.lower() come from tables generated from Python's unicodedata (Unicode 14,
+// native/scripts/gen_unicode_tables.py); U+0130 lowercases to "i" + U+0307 as in Python.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -29,13 +32,17 @@ class ClipTokenizer {
   std::vector<int32_t> encode(const std::string& text) const;
   // BOS + ids[0..75) + EOS + pad... (77 ids). Prompts with more than 75 tokens are split into
   // consecutive 75-token chunks, each wrapped the same way; always at least one chunk.
-  std::vector<std::vector<int32_t>> tokenize_chunks(const std::string& text, int32_t pad_id = kEos) const;
+  // pad_id: -1 = EOS (SD1 / CLIP-L), 0 for OpenCLIP-style encoders (SD2, SDXL bigG).
+  std::vector<std::vector<int32_t>> tokenize_chunks(const std::string& text, int32_t pad_id = -1) const;
   // Concatenation of tokenize_chunks (size 77 * n_chunks).
-  std::vector<int32_t> tokenize(const std::string& text, int32_t pad_id = kEos) const;
+  std::vector<int32_t> tokenize(const std::string& text, int32_t pad_id = -1) const;
   // Inverse mapping (best effort; "</w>" becomes a space). Specials are emitted verbatim.
   std::string decode(const std::vector<int32_t>& ids) const;
 
-  size_t vocab_size() const { return id_to_token_.size(); }
+  int32_t bos_id() const { return bos_; }  // id of <|startoftext|> (49406 for CLIP files)
+  int32_t eos_id() const { return eos_; }  // id of <|endoftext|> (49407 for CLIP files)
+  size_t vocab_size() const { return vocab_.size(); }
+  size_t merge_count() const { return ranks_.size(); }
   int32_t token_id(const std::string& token) const;  // -1 when absent
   const std::string& source() const { return source_; }  // file(s) it was loaded from
 
@@ -53,6 +60,7 @@ class ClipTokenizer {
   std::vector<std::string> id_to_token_;
   std::unordered_map<std::string, int32_t> ranks_;  // "a b" -> rank
   std::string source_;
+  int32_t bos_ = kBos, eos_ = kEos;
   struct Cache;
   std::shared_ptr<Cache> cache_;
 };
