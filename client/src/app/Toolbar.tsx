@@ -2,7 +2,7 @@ import { useRef } from 'react';
 import { graphStore, useGraph } from '../features/graph/graphInstance.ts';
 import { isDirty } from '../features/graph/graphStore.ts';
 import { useExecution } from '../features/run/executionStore.ts';
-import { cancelCurrentRun, runWorkflow } from '../features/run/runActions.ts';
+import { cancelCurrentRun, runSelectedOutputs, runWorkflow } from '../features/run/runActions.ts';
 import {
   downloadJson,
   importFile,
@@ -103,6 +103,13 @@ export function Toolbar() {
         )}
         <button type="button" className="primary" onClick={() => void runWorkflow()} title="Ctrl+Enter">
           ▶ Run
+        </button>
+        <button
+          type="button"
+          onClick={() => void runSelectedOutputs()}
+          title="Ctrl+Shift+Enter: run only what the selected output nodes need"
+        >
+          ▶ Selected
         </button>
         <button type="button" disabled={!active} onClick={() => void cancelCurrentRun()}>
           ■ Cancel

@@ -12,6 +12,7 @@ const key = (k: string, mods: Partial<{ ctrl: boolean; shift: boolean; meta: boo
 describe('keyboard shortcuts', () => {
   it('maps the documented keys', () => {
     expect(matchShortcut(key('Enter', { ctrl: true }), false)).toBe('run');
+    expect(matchShortcut(key('Enter', { ctrl: true, shift: true }), false)).toBe('runSelected');
     expect(matchShortcut(key('s', { ctrl: true }), false)).toBe('save');
     expect(matchShortcut(key('o', { meta: true }), false)).toBe('open');
     expect(matchShortcut(key('z', { ctrl: true }), false)).toBe('undo');

@@ -1,6 +1,7 @@
 /** Every keyboard shortcut, as data: the key handler and the help panel both read this list. */
 export type ShortcutId =
   | 'run'
+  | 'runSelected'
   | 'save'
   | 'open'
   | 'undo'
@@ -19,6 +20,7 @@ export type Shortcut = { id: ShortcutId; keys: string; description: string };
 
 export const SHORTCUTS: Shortcut[] = [
   { id: 'run', keys: 'Ctrl+Enter', description: 'Run the workflow' },
+  { id: 'runSelected', keys: 'Ctrl+Shift+Enter', description: 'Run only up to the selected output nodes' },
   { id: 'save', keys: 'Ctrl+S', description: 'Save to the server' },
   { id: 'open', keys: 'Ctrl+O', description: 'Open a workflow or template' },
   { id: 'undo', keys: 'Ctrl+Z', description: 'Undo' },
@@ -46,7 +48,7 @@ export type KeyLike = {
 export function matchShortcut(e: KeyLike, inField: boolean): ShortcutId | null {
   const mod = e.ctrlKey || e.metaKey;
   const k = e.key.length === 1 ? e.key.toLowerCase() : e.key;
-  if (mod && k === 'Enter') return 'run';
+  if (mod && k === 'Enter') return e.shiftKey ? 'runSelected' : 'run';
   if (mod && k === 's') return 'save';
   if (mod && k === 'o') return 'open';
   if (e.key === 'Escape') return 'escape';

@@ -3,7 +3,7 @@ import { useEffect, useRef } from 'react';
 import type { ClipboardData } from '../features/graph/clipboard.ts';
 import { graphStore } from '../features/graph/graphInstance.ts';
 import { isWorkflowNode } from '../features/graph/types.ts';
-import { runWorkflow } from '../features/run/runActions.ts';
+import { runSelectedOutputs, runWorkflow } from '../features/run/runActions.ts';
 import { saveToServer } from '../features/workflows/workflowActions.ts';
 import { matchShortcut } from './shortcuts.ts';
 import { useUi } from './uiStore.ts';
@@ -30,6 +30,9 @@ export function useShortcuts(): void {
       switch (id) {
         case 'run':
           void runWorkflow();
+          break;
+        case 'runSelected':
+          void runSelectedOutputs();
           break;
         case 'save':
           if (g.savedName) void saveToServer(g.savedName);

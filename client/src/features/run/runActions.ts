@@ -81,3 +81,24 @@ export async function restoreRun(runId: string): Promise<void> {
   const nodes = Object.fromEntries(detail.nodes.map((n) => [n.nodeId, nodeRunFromState(n)]));
   useExecution.setState({ runId, runStatus: runStatusFromServer(detail.status), nodes });
 }
+
+/** The selected nodes that are output nodes (what "run selected" runs towards). */
+export function selectedOutputs(): string[] {
+  const defs = useNodeDefs.getState().defs;
+  return graphStore
+    .getState()
+    .nodes.filter((n) => n.selected && n.type === 'workflow' && defs.byType[n.data.type]?.output === true)
+    .map((n) => n.id);
+}
+
+/** Runs only what the selected output nodes need. */
+export async function runSelectedOutputs(): Promise<void> {
+  const outputs = selectedOutputs();
+  if (outputs.length === 0) {
+    useUi
+      .getState()
+      .toast('Select one or more output nodes (savers, previews) to run only what they need', 'info');
+    return;
+  }
+  await runWorkflow(outputs);
+}
