@@ -32,8 +32,8 @@ export class PlainRenderer implements RunRenderer {
         this.out(`${this.name(e.nodeId)} started\n`);
         return;
       case 'node.progress': {
-        const last = this.lastProgress.get(e.nodeId) ?? 0;
-        if (e.ts - last < PROGRESS_EVERY_MS && e.value < e.max) return;
+        const last = this.lastProgress.get(e.nodeId);
+        if (last !== undefined && e.ts - last < PROGRESS_EVERY_MS && e.value < e.max) return;
         this.lastProgress.set(e.nodeId, e.ts);
         this.out(
           `${this.name(e.nodeId)} ${percent(e.value, e.max)}% (${e.value}/${e.max})${e.text ? ` ${e.text}` : ''}\n`,
