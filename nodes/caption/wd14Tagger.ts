@@ -59,6 +59,9 @@ export const wd14Tagger = defineNode({
   inputs: { images: { type: 'IMAGES' } },
   outputs: { images: { type: 'IMAGES' } },
   params,
+  // Reads files that can change between runs (folder contents / model files): always run; the per-item
+  // cache keeps a re-run to the new or changed items, and unchanged outputs keep downstream caches.
+  cache: 'never',
   async run(ctx, inputs, p) {
     const roots = rootsFromServices(ctx.services, TITLE);
     const where = `${TITLE}: model`;

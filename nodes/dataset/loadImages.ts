@@ -101,6 +101,9 @@ export const loadImages = defineNode({
   inputs: {},
   outputs: { images: { type: 'IMAGES' } },
   params,
+  // Reads files that can change between runs (folder contents / model files): always run; the per-item
+  // cache keeps a re-run to the new or changed items, and unchanged outputs keep downstream caches.
+  cache: 'never',
   async run(ctx, _inputs, p) {
     const roots = rootsFromServices(ctx.services, TITLE);
     const r = roots.resolve('dataset', p.folder);
