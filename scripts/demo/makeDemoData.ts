@@ -4,9 +4,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { writeDemoData } from './write.ts';
-
-export const DEFAULT_OUT = 'data/datasets/loraflow-demo';
+import { DEFAULT_OUT, writeDemoData } from './write.ts';
 
 const Options = z.object({
   out: z.string().min(1).default(DEFAULT_OUT),

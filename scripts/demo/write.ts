@@ -12,6 +12,12 @@ import {
   type ShapeSpec,
 } from './dataset.ts';
 
+/**
+ * Where `npm run make:demo-data` writes by default (relative to the working directory): the default dataset
+ * root `data/datasets`, so the quickstart's Load Images finds `loraflow-demo/concept` with no configuration.
+ */
+export const DEFAULT_OUT = 'data/datasets/loraflow-demo';
+
 /** Encodes packed RGB as PNG with fixed settings, so the same pixels always give the same bytes. */
 export function encodePng(rgb: Uint8Array, size = IMAGE_SIZE): Promise<Buffer> {
   return sharp(rgb, { raw: { width: size, height: size, channels: 3 } })
