@@ -30,7 +30,7 @@ void register_all_bench_ops() {
 }
 
 void register_all_cli_commands() {
-  // register_model_cli_commands();  // add_cli_command("make-model", usage, make_model_main)
+  register_model_cli_commands();
 }
 
 }  // namespace loraflow
