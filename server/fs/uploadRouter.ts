@@ -160,7 +160,8 @@ async function saveAll(
     try {
       // A full decode (not just the header) catches truncated and corrupt files.
       const meta = await sharp(f.data, { failOn: 'warning' }).metadata();
-      await sharp(f.data, { failOn: 'warning' }).raw().toBuffer();
+      // Decoding to a small size still reads every byte, but keeps memory low for very large images.
+      await sharp(f.data, { failOn: 'warning' }).resize(256, 256, { fit: 'inside' }).raw().toBuffer();
       info = { width: meta.width ?? 0, height: meta.height ?? 0, format: meta.format ?? 'unknown' };
     } catch (e) {
       outcomes.push({ ok: false, name: safe.name, reason: `not a readable image: ${(e as Error).message}` });
