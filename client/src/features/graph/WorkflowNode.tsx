@@ -20,7 +20,7 @@ import { inputsOf, outputsOf } from './sockets.ts';
 import type { WorkflowFlowNode } from './types.ts';
 
 /** Below this zoom, nodes drop their widgets (level of detail): text that small cannot be edited anyway. */
-export const DETAIL_ZOOM = 0.45;
+export const DETAIL_ZOOM = 0.3;
 const lowDetail = (s: ReactFlowState) => s.transform[2] < DETAIL_ZOOM;
 
 /** A workflow node: title bar, typed sockets, param widgets and its run state. */

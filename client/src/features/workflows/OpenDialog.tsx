@@ -27,9 +27,11 @@ export function OpenDialog() {
                   if (await openFromServer(w.name, w.source)) close();
                 }}
               >
-                <strong>{w.title ?? w.name}</strong>
-                {w.description && <span className="muted"> — {w.description}</span>}
-                <span className="muted date">{new Date(w.modified).toLocaleString()}</span>
+                <span className="wf-head">
+                  <strong>{w.title ?? w.name}</strong>
+                  <span className="muted date">{new Date(w.modified).toLocaleString()}</span>
+                </span>
+                {w.description && <span className="muted wf-desc">{w.description}</span>}
               </button>
             </li>
           ))}
