@@ -212,6 +212,9 @@ describe('editor end to end', () => {
     await page.reload();
     await newWorkflow();
     await page.keyboard.press('Control+o');
+    // Templates from workflows/ are listed next to the saved workflows.
+    const templates = page.getByRole('dialog', { name: 'Open workflow' }).locator('section').nth(1);
+    await expect.poll(() => templates.locator('li').count()).toBeGreaterThan(0);
     await page
       .getByRole('dialog', { name: 'Open workflow' })
       .getByRole('button', { name: /e2e answer/ })
