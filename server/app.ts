@@ -7,6 +7,7 @@ import type { NodeRegistry } from '../nodes/sdk/registry.ts';
 import { createApp } from './api/app.ts';
 import { ServerMessage } from './api/events/serverMessages.ts';
 import { WsHub } from './api/events/wsHub.ts';
+import { createEngineConnection } from './api/system/engineConnection.ts';
 import { engineProbe } from './api/system/engineProbe.ts';
 import { WorkflowFiles } from './api/workflows/workflowFiles.ts';
 import { checkBind } from './auth/bind.ts';
@@ -29,6 +30,8 @@ export type StartServerOptions = {
   services?: NodeServices;
   /** The built editor; default `client/dist` of the package. `null` serves no editor. */
   clientDist?: string | null;
+  /** `false` runs without the native engine client (tests of light nodes). */
+  engine?: false;
   /** How many light nodes run at once (executor default when omitted). */
   lightConcurrency?: number;
 };
@@ -65,7 +68,10 @@ export async function startServer(o: StartServerOptions): Promise<LoraflowServer
     const store = createArtifactStore(db);
     const gc = createCacheGc(db, store);
     const roots = createRoots(config.roots);
-    const engine = engineProbe(config.engine.binary);
+    const engine = engineProbe(
+      config.engine.binary,
+      o.engine === false ? undefined : createEngineConnection(config.engine.binary, config.dataDir),
+    );
     const executor = createExecutor({
       registry,
       db,
@@ -74,6 +80,12 @@ export async function startServer(o: StartServerOptions): Promise<LoraflowServer
       ...(o.lightConcurrency ? { lightConcurrency: o.lightConcurrency } : {}),
     });
     const repo = new RunRepository(db);
+    // Collecting between queued runs would delay them: the limit is enforced when the queue drains and at start.
+    const collectIfOverLimit = () => {
+      if (gc.usage().totalBytes > config.cache.maxBytes) {
+        gc.collect({ maxBytes: config.cache.maxBytes, pinned: queue.pinnedHashes() });
+      }
+    };
     const http = createServer();
     let hub: WsHub<ServerMessage> | undefined;
     const queue: RunQueue = new RunQueue({
@@ -83,10 +95,7 @@ export async function startServer(o: StartServerOptions): Promise<LoraflowServer
       gc,
       publish: (msg) => hub?.broadcast(msg),
       afterRun: () => {
-        if (queue.counts().queued > 0) return;
-        if (gc.usage().totalBytes > config.cache.maxBytes) {
-          gc.collect({ maxBytes: config.cache.maxBytes, pinned: queue.pinnedHashes() });
-        }
+        if (queue.counts().queued === 0) collectIfOverLimit();
       },
     });
     hub = new WsHub<ServerMessage>({
@@ -150,6 +159,7 @@ export async function startServer(o: StartServerOptions): Promise<LoraflowServer
       });
     });
     queue.start();
+    collectIfOverLimit();
 
     const address = http.address() as AddressInfo;
     const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;

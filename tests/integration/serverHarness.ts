@@ -21,7 +21,7 @@ export async function startTestServer(o: {
       ...(o.token ? { token: o.token } : {}),
     },
   });
-  return startServer({ config, registry: createTestRegistry(), clientDist: null });
+  return startServer({ config, registry: createTestRegistry(), clientDist: null, engine: false });
 }
 
 /** A websocket client that records every message and can wait for one. */

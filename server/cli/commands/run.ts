@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createEngineConnection, type EngineClientConnection } from '../../api/system/engineConnection.ts';
 import { loadConfig } from '../../config/config.ts';
 import { createExecutor } from '../../executor/executor.ts';
 import { createRoots } from '../../fs/roots.ts';
@@ -46,9 +47,17 @@ export async function runCommand(argv: string[]): Promise<number> {
   applySets(loaded.doc, values.set, registry);
 
   const db = openDatabase(config.dataDir);
+  let engine: EngineClientConnection | undefined;
   try {
     const store = createArtifactStore(db);
-    const executor = createExecutor({ registry, db, store, services: { roots: createRoots(config.roots) } });
+    // The engine process starts only if a node sends it a request.
+    engine = createEngineConnection(config.engine.binary, config.dataDir);
+    const executor = createExecutor({
+      registry,
+      db,
+      store,
+      services: { roots: createRoots(config.roots), engine: engine.client },
+    });
     const outputs = values.output;
     const planned = executor.plan(loaded.doc, outputs);
     const runId = randomUUID();
@@ -111,6 +120,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       }
     }
   } finally {
+    await engine?.connection.close();
     db.close();
   }
 }
