@@ -89,13 +89,13 @@ describe('editor end to end', () => {
 
     // Params: widgets know their ranges; an invalid value is marked inline.
     await setNumber(a, 'value', 7);
-    await setNumber(slow, 'steps', 40);
+    await setNumber(slow, 'steps', 120);
     await setNumber(slow, 'stepMs', 25);
     await setNumber(slow, 'steps', 0);
     await expect
       .poll(() => textOf(nodeLocator(page, slow).locator('.field-error')), { timeout: 15_000 })
       .toBe('Must be at least 1');
-    await setNumber(slow, 'steps', 40);
+    await setNumber(slow, 'steps', 120);
     await expect
       .poll(() => nodeLocator(page, slow).locator('.field-error').count(), { timeout: 15_000 })
       .toBe(0);
