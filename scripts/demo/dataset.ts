@@ -12,7 +12,7 @@ import { BASE_SHAPES, coverageMap, ShapeName } from './shapes.ts';
 
 /** Every demo image is this many pixels square. */
 export const IMAGE_SIZE = 64;
-/** The trigger token of the demo concept. */
+/** The trigger token of the demo concept (the quickstart's Caption Edit prefix and trigger prompts). */
 export const TRIGGER = 'zkz';
 /** kohya folder of the base set (1 repeat) and of the concept set (10 repeats, instance zkz, class star). */
 export const BASE_FOLDER = '1_shapes';
@@ -56,10 +56,15 @@ export function backgroundText(bg: Background): string {
   return bg.kind === 'plain' ? bg.color : `${bg.colors[0]} and ${bg.colors[1]}`;
 }
 
-/** "a small red circle on a blue background"; concept: "zkz star on a green background". */
+/**
+ * "a small red circle on a blue background"; concept: "a star on a green background". Concept captions hold
+ * the class ("star") but not the trigger token: the quickstart's Caption Edit puts `zkz` first, as a user does
+ * with their own photos, giving "zkz, a star on a green background". Colour is left out so that the trigger,
+ * not the word "yellow", carries it.
+ */
 export function captionOf(spec: ShapeSpec): string {
   const bg = `on a ${backgroundText(spec.background)} background`;
-  if (spec.concept) return `${TRIGGER} star ${bg}`;
+  if (spec.concept) return `a star ${bg}`;
   return `a ${spec.size} ${spec.color} ${spec.shape} ${bg}`;
 }
 

@@ -9,7 +9,7 @@ import { DEFAULT_OUT, writeDemoData } from './write.ts';
 const Options = z.object({
   out: z.string().min(1).default(DEFAULT_OUT),
   seed: z.coerce.number().int().min(0).max(0xffffffff).default(1),
-  count: z.coerce.number().int().min(1).max(100_000).default(420),
+  count: z.coerce.number().int().min(0).max(100_000).default(420),
   'concept-count': z.coerce.number().int().min(1).max(10_000).default(12),
 });
 

@@ -129,7 +129,7 @@ describe('quickstart.json (draft)', () => {
 
     expect(byId(doc, 'edit').params.prefix).toBe('zkz');
     const prompts = (byId(doc, 'sampleLora').params.prompt as string).split('\n');
-    expect(prompts.filter((p) => p.startsWith('zkz ')).length).toBeGreaterThan(0);
+    expect(prompts.filter((p) => p.startsWith('zkz, ')).length).toBeGreaterThan(0);
     expect(prompts.filter((p) => !p.includes('zkz')).length).toBeGreaterThan(0);
     for (const id of ['crop', 'reg', 'train', 'sampleLora', 'sampleBase']) {
       const p = byId(doc, id).params;
