@@ -149,7 +149,8 @@ TEST(SamplingTiny, ProgressPreviewAndCancelWithinOneStep) {
   cb.on_preview = [&](const SamplePreview& p) { previews.push_back(p); };
   sample(r, cb);
   ASSERT_EQ(progress.size(), 11u);  // 0, then 2 images x (4 steps + decode)
-  EXPECT_EQ(progress.back(), std::make_pair<int64_t, int64_t>(10, 10));
+  EXPECT_EQ(progress.back().first, 10);
+  EXPECT_EQ(progress.back().second, 10);
   ASSERT_EQ(previews.size(), 4u);  // steps 2 and 4 of each image
   EXPECT_EQ(previews[1].step, 4);
   EXPECT_EQ(previews[3].image, 1);
