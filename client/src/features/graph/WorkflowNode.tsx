@@ -5,7 +5,7 @@ import {
   type ReactFlowState,
   useStore as useFlowStore,
 } from '@xyflow/react';
-import { memo, useCallback } from 'react';
+import { memo, useCallback, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { FALLBACK_SOCKET_COLOR, type NodeDef } from '../../api/nodeDefs.ts';
 import { renderStats } from '../../app/renderStats.ts';
@@ -77,6 +77,7 @@ function NodeHeader({
   def: NodeDef;
   bypass: boolean;
 }) {
+  const [editing, setEditing] = useState(false);
   const openDashboard = useUi((s) => s.openDashboard);
   const openDataset = useUi((s) => s.openDataset);
   const trains = def.heavy && Object.values(def.outputs).some((o) => o.type === 'LORA');
@@ -84,7 +85,27 @@ function NodeHeader({
   const bypassable = canBypass(def);
   return (
     <div className="wf-node-header" title={def.description}>
-      <span className="wf-node-title">{title}</span>
+      {editing ? (
+        <input
+          className="wf-node-title nodrag"
+          aria-label="Node title"
+          defaultValue={title}
+          ref={(el) => el?.select()}
+          onBlur={(e) => {
+            graphStore.getState().setTitle(id, e.target.value === def.title ? '' : e.target.value);
+            setEditing(false);
+          }}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter') e.currentTarget.blur();
+            if (e.key === 'Escape') setEditing(false);
+          }}
+        />
+      ) : (
+        // biome-ignore lint/a11y/noStaticElementInteractions: double-click renames, like ComfyUI; the title stays plain text for readers
+        <span className="wf-node-title" title="Double-click to rename" onDoubleClick={() => setEditing(true)}>
+          {title}
+        </span>
+      )}
       <NodeStatusBadge id={id} />
       {trains && (
         <button
