@@ -63,14 +63,16 @@ describe.each([
     const doc = load(file);
     const v = validateWorkflow(doc, registry);
     expect(v.ok).toBe(false);
-    const problems = v.ok ? [] : v.errors.map((e) => `${e.nodeId} ${e.field} ${e.kind}: ${e.message}`);
+    // Field-level problems only (the wording is validation's; it may name where to get the file).
+    const problems = v.ok ? [] : v.errors.map((e) => `${e.nodeId} ${e.field} ${e.kind}`);
     expect(problems.sort()).toEqual(
       [
-        `${captioner} params.${captionParam} bad-param: must not be empty`,
-        'ckpt params.file bad-param: must not be empty',
-        'load params.folder bad-param: must not be empty',
+        `${captioner} params.${captionParam} bad-param`,
+        'ckpt params.file bad-param',
+        'load params.folder bad-param',
       ].sort(),
     );
+    if (!v.ok) for (const e of v.errors) expect(e.message.length).toBeGreaterThan(5);
 
     // Filled in, the template is valid as it stands: nothing else needs changing.
     byId(doc, 'ckpt').params.file = 'v1-5-pruned-emaonly.safetensors';
