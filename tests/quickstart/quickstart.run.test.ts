@@ -124,7 +124,7 @@ describe('quickstart workflow end to end', { timeout: 900_000 }, () => {
     const ev = events(r.stdout);
     expect(ev.find((e) => e.type === 'node.failed' && e.nodeId === 'ckpt')).toMatchObject({
       error: {
-        message: expect.stringMatching(/demo\/not-there\.safetensors" does not exist in the model roots/),
+        message: expect.stringContaining('demo/not-there.safetensors'),
       },
     });
     const output = (id: string) =>
