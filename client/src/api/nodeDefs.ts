@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RegistryDescription } from '../../../nodes/sdk/registry.ts';
 import { UiHint } from '../../../nodes/sdk/ui.ts';
 import { type JsonSchema, JsonSchemaLike } from './jsonSchema.ts';
 
@@ -84,3 +85,10 @@ export function defaultParams(def: NodeDef): Record<string, unknown> {
   }
   return out;
 }
+
+/**
+ * Compile-time proof that what the server's registry describes (`registry.describe()`, served by
+ * `GET /api/nodes`) is accepted by the schema above, so the two cannot drift apart silently.
+ */
+type Accepts<T extends z.input<typeof NodesResponse>> = T;
+export type ServerNodesResponse = Accepts<RegistryDescription>;
