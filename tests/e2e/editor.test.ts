@@ -99,7 +99,14 @@ describe('editor end to end', () => {
     await expect
       .poll(() => nodeLocator(page, slow).locator('.field-error').count(), { timeout: 15_000 })
       .toBe(0);
-    await nodeLocator(page, load).locator(`#p-${load}-folder`).fill('dogs');
+    // The folder picker browses the server's dataset root (GET /api/files).
+    await nodeLocator(page, load).getByRole('button', { name: 'Browse dataset folders' }).click();
+    const browser = page.getByRole('dialog', { name: 'Browse dataset root' });
+    await browser.getByRole('button', { name: /dogs/ }).click();
+    await expect.poll(() => textOf(browser.locator('.crumb'))).toBe('dataset:/dogs');
+    await expect.poll(() => browser.getByRole('listitem').count()).toBe(2); // ".." and "Empty": no sub-folders
+    await browser.getByRole('button', { name: 'Use this folder' }).click();
+    await expect.poll(() => nodeLocator(page, load).locator(`#p-${load}-folder`).inputValue()).toBe('dogs');
     await h.shot('02-built');
 
     await page.keyboard.press('Control+Enter');
