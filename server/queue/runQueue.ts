@@ -202,16 +202,22 @@ export class RunQueue {
       try {
         await this.execute(summary, workflow, submitted !== undefined);
       } catch (err) {
+        this.active = undefined;
+        // After close() gave up waiting, the database may be gone: the run resumes on the next start.
+        if (this.closed) return;
         // A bug or a database failure: record it on the run instead of stopping the queue.
         console.error(`[queue] run ${runId} crashed:`, err);
-        this.active = undefined;
-        this.finishRun(
-          summary.id,
-          'failed',
-          `internal error: ${(err as Error).message}`,
-          [],
-          summary.started,
-        );
+        try {
+          this.finishRun(
+            summary.id,
+            'failed',
+            `internal error: ${(err as Error).message}`,
+            [],
+            summary.started,
+          );
+        } catch (again) {
+          console.error(`[queue] cannot record the failure of run ${runId}:`, again);
+        }
       }
     }
   }
