@@ -23,11 +23,11 @@ at::Tensor exact_denoised(const at::Tensor& x, double sigma) {
   return (x - kMu) * (kS * kS / (kS * kS + sigma * sigma)) + kMu;
 }
 
-struct Run {
+struct SamplerRun {
   at::Tensor x_T, out;
 };
 
-Run run(const std::string& sampler, const std::string& scheduler, int64_t steps, int64_t n = 4096, uint64_t seed = 1,
+SamplerRun run(const std::string& sampler, const std::string& scheduler, int64_t steps, int64_t n = 4096, uint64_t seed = 1,
         double eta = -1) {
   const auto sched = DiscreteSchedule::scaled_linear();
   SamplerSpec spec = parse_sampler(sampler, eta);
@@ -43,7 +43,7 @@ Run run(const std::string& sampler, const std::string& scheduler, int64_t steps,
 double ode_error(const std::string& sampler, const std::string& scheduler, int64_t steps) {
   const auto sched = DiscreteSchedule::scaled_linear();
   const double s0 = make_sigmas(sched, scheduler.empty() ? parse_sampler(sampler).scheduler : scheduler, steps)[0];
-  Run r = run(sampler, scheduler, steps);
+  SamplerRun r = run(sampler, scheduler, steps);
   at::Tensor exact = (r.x_T - kMu) * (kS / std::sqrt(kS * kS + s0 * s0)) + kMu;
   return (r.out - exact).abs().max().item<double>() / kS;
 }
@@ -66,7 +66,7 @@ TEST(SamplingSamplers, DeterministicSamplersSolveTheOde) {
 TEST(SamplingSamplers, EulerAndDdimAgreeAtManySteps) {
   // Different sampler, different schedule (normal vs DDIM's leading spacing), same ODE. Same starting noise.
   const auto sched = DiscreteSchedule::scaled_linear();
-  Run e = run("euler", "normal", 500), d = run("ddim", "leading", 500);
+  SamplerRun e = run("euler", "normal", 500), d = run("ddim", "leading", 500);
   // Start points differ only by the sigma_max of each schedule; rescale DDIM's start like the ODE does.
   const double se = make_sigmas(sched, "normal", 500)[0], sd = make_sigmas(sched, "leading", 500)[0];
   at::Tensor e_expected = (e.x_T - kMu) * (kS / std::sqrt(kS * kS + se * se)) + kMu;
@@ -76,14 +76,14 @@ TEST(SamplingSamplers, EulerAndDdimAgreeAtManySteps) {
   EXPECT_LT((d.out - d_expected).abs().max().item<double>(), 0.01 * kS);
   EXPECT_LT((e.out - d.out).abs().max().item<double>(), 0.02 * kS);
   // And with eta = 0, DDIM on Euler's schedule is the same update.
-  Run d2 = run("ddim", "normal", 50);
-  Run e2 = run("euler", "normal", 50);
+  SamplerRun d2 = run("ddim", "normal", 50);
+  SamplerRun e2 = run("euler", "normal", 50);
   EXPECT_LT((d2.out - e2.out).abs().max().item<double>(), 1e-5);
 }
 
 TEST(SamplingSamplers, StochasticSamplersMatchDataStatistics) {
   for (const auto& [name, eta] : {std::pair<std::string, double>{"euler_a", -1}, {"ddim", 1.0}, {"ddim", 0.5}}) {
-    Run r = run(name, "", 100, 200000, 7, eta);
+    SamplerRun r = run(name, "", 100, 200000, 7, eta);
     const double mean = r.out.mean().item<double>(), std = r.out.std().item<double>();
     EXPECT_NEAR(mean, kMu, 0.01) << name << " eta " << eta;
     EXPECT_NEAR(std, kS, 0.03 * kS) << name << " eta " << eta;
