@@ -172,6 +172,14 @@ describe('editor end to end', () => {
     await expect.poll(() => nodeIds(page)).toEqual(before);
     await page.keyboard.press('Control+z');
     await expect.poll(() => nodeIds(page)).toContain(added);
+    // Copy and paste the node at the pointer: a new node with a fresh id.
+    await nodeLocator(page, added).locator('.wf-node-title').click();
+    await page.keyboard.press('Control+c');
+    await page.mouse.move(700, 600);
+    await page.keyboard.press('Control+v');
+    await expect.poll(async () => (await nodeIds(page)).length).toBe(before.length + 2);
+    await page.keyboard.press('Control+z');
+    await expect.poll(async () => (await nodeIds(page)).length).toBe(before.length + 1);
     // Group the selection with Ctrl+G; the group is one undoable edit like any other.
     await page.keyboard.press('Control+a');
     await page.keyboard.press('Control+g');

@@ -2,6 +2,7 @@ import { useReactFlow } from '@xyflow/react';
 import { useEffect, useRef } from 'react';
 import type { ClipboardData } from '../features/graph/clipboard.ts';
 import { graphStore } from '../features/graph/graphInstance.ts';
+import { parseClipboard } from '../features/graph/parseClipboard.ts';
 import { isWorkflowNode } from '../features/graph/types.ts';
 import { runSelectedOutputs, runWorkflow } from '../features/run/runActions.ts';
 import { saveToServer } from '../features/workflows/workflowActions.ts';
@@ -58,8 +59,8 @@ export function useShortcuts(): void {
           break;
         }
         case 'paste':
-          if (clipboard.current) g.paste(clipboard.current, screenToFlowPosition(pointer.current));
-          break;
+          // Left to the browser's paste event (below), which can read the system clipboard.
+          return;
         case 'bypass':
           g.toggleBypass();
           break;
@@ -99,11 +100,20 @@ export function useShortcuts(): void {
       }
       e.preventDefault();
     };
+    const onPaste = (e: ClipboardEvent) => {
+      if (isField(e.target)) return;
+      const data = parseClipboard(e.clipboardData?.getData('text/plain') ?? '') ?? clipboard.current;
+      if (!data) return;
+      e.preventDefault();
+      graphStore.getState().paste(data, screenToFlowPosition(pointer.current));
+    };
     window.addEventListener('pointermove', onMove, { passive: true });
     window.addEventListener('keydown', onKey);
+    window.addEventListener('paste', onPaste);
     return () => {
       window.removeEventListener('pointermove', onMove);
       window.removeEventListener('keydown', onKey);
+      window.removeEventListener('paste', onPaste);
     };
   }, [screenToFlowPosition]);
 }
