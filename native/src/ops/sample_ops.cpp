@@ -1,5 +1,19 @@
 // Protocol op `sample` (text-to-image with optional LoRAs; images go to a uint8 NHWC safetensors file) and
 // bench op `sample` (one full image per iteration on random weights).
+//
+// sample args: model_id (from load_model); prompts [string] (or prompt); negative_prompt; batch_count (images
+//   per prompt); width, height (multiples of 8 and of the model's latent factor); steps; cfg_scale (or cfg);
+//   sampler (euler | euler_a | ddim | dpmpp_2m | dpmpp_2m_karras | A1111 labels); scheduler ("" = sampler
+//   default | normal | karras | leading | trailing); eta (ddim / euler_a noise); clip_skip (1 = last layer);
+//   seed (image i uses seed + i) or seeds [one per image]; prediction (eps | v); preview_every (0 = none);
+//   loras [{path, strength | unet_strength, te_strength}]; out (.safetensors path; default under the work dir).
+// result: {path, shape [N,H,W,3], seeds, prompt_index, sampler, sampler_label (A1111), scheduler, eta,
+//   prediction, loras [{path, unet_modules, te_modules, unmatched_keys, unsupported_keys}], seconds}.
+//   The file holds tensor "images" (U8, NHWC, RGB), image i = prompt prompt_index[i].
+// progress: value/max over images * (steps + 1) work units (each step, then each VAE decode).
+// events: {type:"sample.preview", image, step, steps, width, height, format:"rgb8", data: base64 raw RGB at
+//   latent resolution} every preview_every steps.
+// Cancel takes effect within one sampler step; LoRAs are removed again when the request ends in any way.
 #include <ATen/ATen.h>
 
 #include <atomic>

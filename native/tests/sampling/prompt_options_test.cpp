@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "protocol/errors.h"
+#include "sampling/kohya_sample_request.h"
 #include "sampling/prompt_options.h"
 
 using namespace loraflow;
@@ -48,4 +49,30 @@ TEST(SamplingPromptOptions, PromptFileSkipsCommentsAndBlankLines) {
   EXPECT_EQ(all[0].seed, 1);
   EXPECT_EQ(all[1].prompt, "a cat");
   EXPECT_EQ(*all[1].negative_prompt, "ugly");
+}
+
+TEST(SamplingPromptOptions, KohyaLineBecomesASampleRequest) {
+  SampleRequest defaults;
+  defaults.prompts = {"ignored"};
+  defaults.steps = 30;
+  defaults.cfg_scale = 7.5;
+  defaults.sampler = "ddim";
+  const auto k = sample_request_from_prompt(
+      parse_prompt_line("sks dog --n ugly --w 520 --h 700 --s 12 --l 4 --ss k_euler_a --cn x.png"), defaults, 99);
+  EXPECT_EQ(k.request.prompts, std::vector<std::string>{"sks dog"});
+  EXPECT_EQ(k.request.negative_prompt, "ugly");
+  EXPECT_EQ(k.request.width, 512);
+  EXPECT_EQ(k.request.height, 640);
+  EXPECT_EQ(k.request.steps, 12);
+  EXPECT_DOUBLE_EQ(k.request.cfg_scale, 4.0);
+  EXPECT_EQ(k.request.sampler, "euler_a");
+  EXPECT_EQ(k.request.seed, 99u);  // no --d
+  ASSERT_EQ(k.warnings.size(), 1u);
+
+  const auto d = sample_request_from_prompt(parse_prompt_line("a cat --d 7 --ss heun"), defaults, 99);
+  EXPECT_EQ(d.request.seed, 7u);
+  EXPECT_EQ(d.request.sampler, "ddim");  // unsupported sampler -> the default, with a warning
+  EXPECT_EQ(d.request.steps, 30);
+  EXPECT_EQ(d.warnings.size(), 1u);
+  EXPECT_EQ(sampler_from_kohya("dpmsolver++"), "dpmpp_2m");
 }
