@@ -26,10 +26,16 @@ export function validateConnection(
   }
   const output = outputsOf(from, defs, edges)[conn.sourceHandle];
   if (!output)
-    return { ok: false, reason: `${from.data.title ?? from.data.type} has no output "${conn.sourceHandle}"` };
+    return {
+      ok: false,
+      reason: `${from.data.title ?? defs.byType[from.data.type]?.title ?? from.data.type} has no output "${conn.sourceHandle}"`,
+    };
   const input = inputsOf(to, defs, edges)[conn.targetHandle];
   if (!input)
-    return { ok: false, reason: `${to.data.title ?? to.data.type} has no input "${conn.targetHandle}"` };
+    return {
+      ok: false,
+      reason: `${to.data.title ?? defs.byType[to.data.type]?.title ?? to.data.type} has no input "${conn.targetHandle}"`,
+    };
   const fromDef = defs.byType[from.data.type];
   const toDef = defs.byType[to.data.type];
   if (!fromDef || !toDef)
