@@ -266,11 +266,11 @@ export class RunQueue {
       const outputs = summary.outputs ?? undefined;
       const planned = this.o.executor.plan(loaded.doc, outputs);
       if (planned.ok) {
+        // Pending nodes live in memory only (snapshot, GET /api/runs/:id); rows are written once a node moves.
         for (const nodeId of planned.plan.order) {
           const type = planned.plan.nodes.get(nodeId)?.node.type ?? 'unknown';
-          this.setNode(run, nodeId, { ...emptyNode(nodeId, type) });
+          run.nodes.set(nodeId, emptyNode(nodeId, type));
         }
-        this.flush(run);
       }
       outcome = await this.o.executor.run(loaded.doc, {
         runId: summary.id,
@@ -432,23 +432,12 @@ export class RunQueue {
     if (run.dirty.size === 0) return;
     const ids = [...run.dirty];
     run.dirty.clear();
-    this.o.repo.batch(() => {
-      for (const id of ids) {
-        const s = run.nodes.get(id);
-        if (!s) continue;
-        this.o.repo.upsertNode(run.summary.id, id, {
-          type: s.type,
-          status: s.status,
-          outputs: s.outputs,
-          display: s.display,
-          error: s.error,
-          reason: s.reason,
-          logs: s.logs,
-          started: s.started,
-          finished: s.finished,
-        });
-      }
-    });
+    const states: NodeState[] = [];
+    for (const id of ids) {
+      const state = run.nodes.get(id);
+      if (state) states.push(state);
+    }
+    this.o.repo.writeNodes(run.summary.id, states);
   }
 
   private publishQueue(): void {

@@ -62,17 +62,25 @@ describe('RunRepository', () => {
     ]);
   });
 
-  it('merges node patches and resets node states when a run restarts', () => {
+  it('replaces node states, drops progress, and resets them when a run restarts', () => {
     add('a');
     repo.markStarted('a', 1);
-    repo.upsertNode('a', 'n1', { type: 't/a/b', status: 'running', started: 5 });
-    repo.upsertNode('a', 'n1', {
+    const node = {
+      nodeId: 'n1',
       type: 't/a/b',
-      status: 'done',
-      finished: 9,
-      outputs: { out: 1 },
-      display: { x: 1 },
-    });
+      status: 'running' as const,
+      started: 5,
+      finished: null,
+      durationMs: null,
+      outputs: null,
+      display: null,
+      error: null,
+      reason: null,
+      logs: [],
+    };
+    repo.writeNodes('a', [{ ...node, progress: { value: 1, max: 2 } }]);
+    expect(repo.nodeStates('a')).toEqual([node]);
+    repo.writeNodes('a', [{ ...node, status: 'done', finished: 9, outputs: { out: 1 }, display: { x: 1 } }]);
     expect(repo.detail('a')?.nodes).toEqual([
       {
         nodeId: 'n1',

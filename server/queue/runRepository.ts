@@ -1,4 +1,4 @@
-import type { Statement } from 'better-sqlite3';
+import type { Statement, Transaction } from 'better-sqlite3';
 import type { NodeErrorInfo } from '../executor/events.ts';
 import type { AppDatabase } from '../store/database.ts';
 import { collectArtifactHashes } from '../store/hash.ts';
@@ -42,19 +42,6 @@ type NodeRow = {
 };
 
 type EventRow = { seq: number; node_id: string; type: string; data: string; created: number };
-
-/** A change to one node's persisted state; fields left out keep their value. */
-export type NodePatch = {
-  type: string;
-  status: NodeStatus;
-  outputs?: Record<string, unknown> | null;
-  display?: Record<string, unknown> | null;
-  error?: NodeErrorInfo | null;
-  reason?: string | null;
-  logs?: LogEntry[];
-  started?: number | null;
-  finished?: number | null;
-};
 
 export type ListRunsOptions = { limit: number; before?: number; status?: RunStatus };
 
@@ -109,7 +96,7 @@ export class RunRepository {
     finished: Statement;
     requeue: Statement;
     unfinished: Statement;
-    upsertNode: Statement;
+    replaceNodes: Transaction<(runId: string, states: readonly NodeState[]) => void>;
     resetNodes: Statement;
     nextEventSeq: Statement;
     insertEvent: Statement;
@@ -133,20 +120,30 @@ export class RunRepository {
       finished: q.prepare('UPDATE runs SET status = ?, finished = ?, error = ? WHERE id = ?'),
       requeue: q.prepare("UPDATE runs SET status = 'queued' WHERE id = ?"),
       unfinished: q.prepare("SELECT * FROM runs WHERE status IN ('queued', 'running') ORDER BY seq"),
-      upsertNode: q.prepare(`
-        INSERT INTO run_nodes (run_id, node_id, node_type, status, outputs, display, error, reason, logs, started, finished)
-        VALUES (@run_id, @node_id, @node_type, @status, @outputs, @display, @error, @reason, @logs, @started, @finished)
-        ON CONFLICT (run_id, node_id) DO UPDATE SET
-          node_type = excluded.node_type,
-          status = excluded.status,
-          outputs = CASE WHEN @has_outputs THEN excluded.outputs ELSE run_nodes.outputs END,
-          display = CASE WHEN @has_display THEN excluded.display ELSE run_nodes.display END,
-          error = CASE WHEN @has_error THEN excluded.error ELSE run_nodes.error END,
-          reason = CASE WHEN @has_reason THEN excluded.reason ELSE run_nodes.reason END,
-          logs = CASE WHEN @has_logs THEN excluded.logs ELSE run_nodes.logs END,
-          started = CASE WHEN @has_started THEN excluded.started ELSE run_nodes.started END,
-          finished = CASE WHEN @has_finished THEN excluded.finished ELSE run_nodes.finished END
-      `),
+      replaceNodes: (() => {
+        // Positional parameters and no merging: the fast path for writing whole states in one transaction.
+        const put = q.prepare(
+          `INSERT OR REPLACE INTO run_nodes (run_id, node_id, node_type, status, outputs, display, error, reason, logs, started, finished)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        );
+        return q.transaction((runId: string, states: readonly NodeState[]) => {
+          for (const n of states) {
+            put.run(
+              runId,
+              n.nodeId,
+              n.type,
+              n.status,
+              n.outputs === null ? null : JSON.stringify(n.outputs),
+              n.display === null ? null : JSON.stringify(n.display),
+              n.error === null ? null : JSON.stringify(n.error),
+              n.reason,
+              n.logs.length ? JSON.stringify(n.logs) : null,
+              n.started,
+              n.finished,
+            );
+          }
+        });
+      })(),
       resetNodes: q.prepare('DELETE FROM run_nodes WHERE run_id = ?'),
       nextEventSeq: q.prepare('SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM run_events WHERE run_id = ?'),
       insertEvent: q.prepare(
@@ -276,32 +273,9 @@ export class RunRepository {
     this.s.requeue.run(id);
   }
 
-  upsertNode(runId: string, nodeId: string, p: NodePatch): void {
-    this.s.upsertNode.run({
-      run_id: runId,
-      node_id: nodeId,
-      node_type: p.type,
-      status: p.status,
-      outputs: p.outputs == null ? null : JSON.stringify(p.outputs),
-      display: p.display == null ? null : JSON.stringify(p.display),
-      error: p.error == null ? null : JSON.stringify(p.error),
-      reason: p.reason ?? null,
-      logs: p.logs ? JSON.stringify(p.logs) : null,
-      started: p.started ?? null,
-      finished: p.finished ?? null,
-      has_outputs: p.outputs !== undefined ? 1 : 0,
-      has_display: p.display !== undefined ? 1 : 0,
-      has_error: p.error !== undefined ? 1 : 0,
-      has_reason: p.reason !== undefined ? 1 : 0,
-      has_logs: p.logs !== undefined ? 1 : 0,
-      has_started: p.started !== undefined ? 1 : 0,
-      has_finished: p.finished !== undefined ? 1 : 0,
-    });
-  }
-
-  /** Runs several writes in one transaction (one fsync), e.g. the node states of a fully cached run. */
-  batch(fn: () => void): void {
-    this.db.sqlite.transaction(fn).immediate();
+  /** Writes complete node states (progress is not stored), all in one transaction. */
+  writeNodes(runId: string, states: readonly NodeState[]): void {
+    this.s.replaceNodes.immediate(runId, states);
   }
 
   appendEvent(runId: string, nodeId: string, type: string, data: unknown, time: number): number {
