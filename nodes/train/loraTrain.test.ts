@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,6 +42,12 @@ describe.skipIf(!HAVE_ENGINE)('LoRA Train node against the real engine (tiny mod
     const hello = (await engine.request('hello', {})) as { ops?: string[] };
     ready = ['load_model', 'vae_encode', 'train_lora'].every((op) => hello.ops?.includes(op));
     if (!ready) return;
+    // Usage lists the CLI commands; an engine without make-model cannot build the tiny model.
+    const usage = spawnSync(BIN, [], { encoding: 'utf8' });
+    if (!`${usage.stdout}${usage.stderr}`.includes('make-model')) {
+      ready = false;
+      return;
+    }
     const path = join(tmp.dir, 'tiny.safetensors');
     execFileSync(BIN, [
       'make-model',
@@ -98,7 +104,7 @@ describe.skipIf(!HAVE_ENGINE)('LoRA Train node against the real engine (tiny mod
   };
 
   it('trains, stores a kohya LoRA with metadata, emits metrics and caches latents per image', async (tc) => {
-    if (!ready) return tc.skip('engine binary without load_model/vae_encode/train_lora');
+    if (!ready) return tc.skip('engine binary without load_model/vae_encode/train_lora/make-model');
     const t = createNodeTestContext({
       dataDir: join(tmp.dir, 'data'),
       services: { engine, workflow: { nodes: [{ id: 'n1', type: 'loraflow/train/lora' }] } },
@@ -168,48 +174,34 @@ describe.skipIf(!HAVE_ENGINE)('LoRA Train node against the real engine (tiny mod
     } finally {
       t.close();
     }
-  }, 180_000);
+  }, 300_000);
 
-  it('cancelling saves the state and running again resumes', async (tc) => {
-    if (!ready) return tc.skip('engine binary without load_model/vae_encode/train_lora');
-    const controller = new AbortController();
-    const t = createNodeTestContext({
-      dataDir: join(tmp.dir, 'data-resume'),
-      services: { engine },
-      signal: controller.signal,
-      nodeType: loraTrain.type,
-      nodeVersion: loraTrain.version,
-    });
-    const p = { ...params, max_train_steps: 400, flip_aug: false };
+  it('running the same training again continues from its saved state', async (tc) => {
+    if (!ready) return tc.skip('engine binary without load_model/vae_encode/train_lora/make-model');
+    const dataDir = join(tmp.dir, 'data-resume');
+    const p = { ...params, max_train_steps: 3, flip_aug: false, network_train_unet_only: true };
+    const t = createNodeTestContext({ dataDir, services: { engine } });
+    const t2 = createNodeTestContext({ dataDir, services: { engine } });
     try {
       const items = await images(t, 2);
-      const orig = t.ctx.emit;
-      t.ctx.emit = (e) => {
-        orig(e);
-        if (e.type === 'training.metrics' && (e.data as { step: number }).step >= 2) controller.abort();
-      };
-      await expect(
-        runNodeForTest(loraTrain, t, { model, images: { kind: 'images', items } }, p),
-      ).rejects.toThrow();
-      const t2 = createNodeTestContext({ dataDir: join(tmp.dir, 'data-resume'), services: { engine } });
-      try {
-        const r = await runNodeForTest(
-          loraTrain,
-          t2,
-          { model, images: { kind: 'images', items } },
-          {
-            ...p,
-          },
-        );
-        const resumed = r.display?.resumedFromStep as number;
-        expect(resumed).toBeGreaterThanOrEqual(2);
-        expect(t2.logs.some((l) => l.message.startsWith(`resumed at step ${resumed}`))).toBe(true);
-        expect(r.display?.steps).toBe(400);
-      } finally {
-        t2.close();
-      }
+      const first = await runNodeForTest(loraTrain, t, { model, images: { kind: 'images', items } }, p);
+      expect(first.display?.resumedFromStep).toBe(0);
+      // The state saved with the run (also on cancel, see the engine's resume tests) is found by the node's key.
+      const again = await runNodeForTest(loraTrain, t2, { model, images: { kind: 'images', items } }, p);
+      expect(again.display?.resumedFromStep).toBe(3);
+      expect(t2.logs.some((l) => l.message.startsWith('resumed at step 3'))).toBe(true);
+      expect(t2.events.some((e) => e.type === 'training.resumed')).toBe(true);
+      // Other settings train from scratch under another key.
+      const other = await runNodeForTest(
+        loraTrain,
+        t2,
+        { model, images: { kind: 'images', items } },
+        { ...p, seed: 7 },
+      );
+      expect(other.display?.resumedFromStep).toBe(0);
     } finally {
       t.close();
+      t2.close();
     }
   }, 300_000);
 });
