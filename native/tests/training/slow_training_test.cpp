@@ -54,7 +54,7 @@ double train_and_eval(const std::string& optimizer, int steps, double lr, double
   if (seconds) *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   auto applied = apply_loras(*model, {{r.output_path, 1.0, 1.0}});
   const double after = eval_loss(*model, *tok, req.items);
-  std::printf("%s: eval loss %.4f -> %.4f over %d steps\n", optimizer.c_str(), before, after, steps);
+  std::printf("%s: eval loss %.6f -> %.6f over %d steps\n", optimizer.c_str(), before, after, steps);
   return after / before;
 }
 
