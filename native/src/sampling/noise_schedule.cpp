@@ -76,8 +76,10 @@ std::vector<double> make_sigmas(const DiscreteSchedule& s, const std::string& sc
       out.push_back(std::pow(hi + ramp * (lo - hi), rho));
     }
   } else if (scheduler == "leading" || scheduler == "trailing") {
-    if (n > T)
-      fail(errc::bad_request, "steps must be at most " + std::to_string(T) + " for the " + scheduler +
+    // leading: the first timestep is (n-1) * (T/n) + 1, which only stays inside the table for n < T.
+    const int64_t max_steps = scheduler == "leading" ? T - 1 : T;
+    if (n > max_steps)
+      fail(errc::bad_request, "steps must be at most " + std::to_string(max_steps) + " for the " + scheduler +
                                   " scheduler, got " + std::to_string(n));
     for (int64_t i = 0; i < n; ++i) {
       int64_t t;

@@ -39,7 +39,7 @@ double sigma_to_alpha_cumprod(double sigma);
 //   "karras"   Karras et al. (2022) rho = 7 between the table's sigma_min and sigma_max;
 //   "leading"  DDIM / CompVis "uniform": timesteps i * (T / n) + 1, i = n-1..0 (A1111 DDIM, diffusers leading);
 //   "trailing" timesteps round(T - i * T / n) - 1, i = 0..n-1.
-// Throws EngineError(bad_request) for an unknown name or n < 1 (or n > T for leading/trailing).
+// Throws EngineError(bad_request) for an unknown name or n < 1 (or n > T-1 for leading, n > T for trailing).
 std::vector<double> make_sigmas(const DiscreteSchedule& s, const std::string& scheduler, int64_t n);
 // "normal, karras, leading, trailing", for error messages and docs.
 const char* scheduler_names();

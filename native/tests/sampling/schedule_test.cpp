@@ -65,5 +65,7 @@ TEST(SamplingSchedule, BadNamesAndCountsAreClearErrors) {
     EXPECT_NE(std::string(e.what()).find("karras"), std::string::npos);
   }
   EXPECT_THROW(make_sigmas(s, "normal", 0), EngineError);
-  EXPECT_THROW(make_sigmas(s, "leading", 1001), EngineError);
+  EXPECT_THROW(make_sigmas(s, "leading", 1000), EngineError);  // would start at t = 1000
+  EXPECT_EQ(make_sigmas(s, "leading", 999).size(), 1000u);
+  EXPECT_THROW(make_sigmas(s, "trailing", 1001), EngineError);
 }
