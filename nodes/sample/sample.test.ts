@@ -90,7 +90,7 @@ describe('Sample node', () => {
       Size: '64x72',
       'Model hash': 'aaaaaaaaaa',
     });
-    expect((display?.images as unknown[]).length).toBe(4);
+    expect(display?.images).toHaveLength(4);
     // Live previews became PNG data URLs.
     const previews = t.events.filter((e) => e.type === 'sample.preview');
     expect(previews.length).toBeGreaterThan(0);
