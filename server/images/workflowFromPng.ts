@@ -1,10 +1,11 @@
 import { parseA1111Parameters } from '../../nodes/png/a1111.ts';
 import { PngFormatError, readPngText } from '../../nodes/png/textChunks.ts';
+import { WORKFLOW_KEYWORD } from '../../nodes/sample/samplePng.ts';
 import { loadWorkflow } from '../workflow/load.ts';
 import type { WorkflowDocument } from '../workflow/schema.ts';
 
 /** The PNG text chunk keyword loraflow embeds its workflow under (Sample and Save Images). */
-export const WORKFLOW_PNG_KEYWORD = 'loraflow.workflow';
+export const WORKFLOW_PNG_KEYWORD = WORKFLOW_KEYWORD;
 
 export type PngGenerationInfo = {
   prompt: string;
