@@ -115,7 +115,16 @@ describe.skipIf(!HAVE_ENGINE)('LoRA Train node against the real engine (tiny mod
       const items = await images(t, 2, 64, 64);
       // One image not bucket-sized: it is fitted to a kohya bucket before encoding.
       items.push({ ...(await images(t, 1, 80, 72))[0]!, caption: 'sks, odd size' });
-      const r = await runNodeForTest(loraTrain, t, { model, images: { kind: 'images', items } }, params);
+      const r = await runNodeForTest(
+        loraTrain,
+        t,
+        { model, images: { kind: 'images', items } },
+        {
+          ...params,
+          sample_prompts: 'sks pattern --w 64 --h 64 --s 2 --d 3',
+          sample_every_n_steps: 2,
+        },
+      );
       const lora = r.outputs.lora as {
         kind: string;
         hash: string;
@@ -140,6 +149,10 @@ describe.skipIf(!HAVE_ENGINE)('LoRA Train node against the real engine (tiny mod
       expect(metrics.length).toBeGreaterThan(0);
       expect(metrics.at(-1)?.data).toMatchObject({ step: 4, total_steps: 4 });
       expect(r.display?.stepCount).toContain('3 images');
+      const samples = t.events.filter((e) => e.type === 'training.sample');
+      expect(samples.map((e) => (e.data as { step: number }).step)).toEqual([2, 4]);
+      const sampleHash = (samples[0]?.data as { image: string } | undefined)?.image ?? '';
+      expect((await sharp(await t.store.get(sampleHash)).metadata()).width).toBe(64);
 
       // Same images plus one new one: only the new image is VAE-encoded (2 encodes with flip_aug).
       const encodes: string[] = [];

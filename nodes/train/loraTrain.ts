@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import sharp from 'sharp';
 import { engineFromServices, type SamplingEngine } from '../sample/engine.ts';
+import { readImageTensor } from '../sample/imageTensor.ts';
 import type { NodeContext } from '../sdk/context.ts';
 import { defineNode } from '../sdk/defineNode.ts';
 import type { ImageItem, ModelValue } from '../sdk/values.ts';
@@ -64,8 +66,26 @@ async function storeFile(ctx: NodeContext, path: string, label: string): Promise
   return ctx.store.putFile(path, { contentType: 'application/octet-stream', label });
 }
 
-/** Forwards the engine's training events: metrics to the dashboard, resume / NaN notices to the log. */
-function onEngineEvent(ctx: NodeContext, state: { resumedAt: number }) {
+/** Stores one sample image the engine rendered during training as a PNG and emits `training.sample`. */
+async function storeSample(ctx: NodeContext, d: Record<string, unknown>): Promise<void> {
+  const path = String(d.path);
+  const [img] = await readImageTensor(path);
+  if (!img) return;
+  const png = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } })
+    .png()
+    .toBuffer();
+  const hash = await ctx.store.put(png, {
+    contentType: 'image/png',
+    label: `training sample step ${String(d.step)}`,
+  });
+  if (ctx.signal.aborted) return;
+  const data: Record<string, unknown> = { step: Number(d.step), prompt: String(d.prompt ?? ''), image: hash };
+  if (typeof d.seed === 'number' && Number.isSafeInteger(d.seed)) data.seed = d.seed;
+  ctx.emit({ type: 'training.sample', data });
+}
+
+/** Forwards the engine's training events: metrics and samples to the dashboard, resume / NaN notices to the log. */
+function onEngineEvent(ctx: NodeContext, state: { resumedAt: number; samples: Promise<void>[] }) {
   return (raw: unknown) => {
     const e = raw as { type?: unknown; data?: Record<string, unknown> };
     if (typeof e?.type !== 'string' || typeof e.data !== 'object' || e.data === null) return;
@@ -76,6 +96,10 @@ function onEngineEvent(ctx: NodeContext, state: { resumedAt: number }) {
       state.resumedAt = Number(e.data.step ?? 0);
       ctx.log.info(`resumed at step ${state.resumedAt} (epoch ${String(e.data.epoch)})`);
       ctx.emit({ type: 'training.resumed', data: e.data });
+    } else if (e.type === 'training.sample_image') {
+      state.samples.push(
+        storeSample(ctx, e.data).catch((err) => ctx.log.warn(`sample image: ${(err as Error).message}`)),
+      );
     } else if (e.type === 'training.nan_skipped') {
       ctx.log.warn(`NaN/Inf loss at step ${String(e.data.step)}: the step was skipped`);
     } else if (e.type === 'training.checkpoint') {
@@ -96,7 +120,7 @@ export const loraTrain = defineNode({
     'Trains a kohya-format LoRA (lora_unet_/lora_te_ keys, ss_* metadata, the workflow embedded) on an SD1.x model.',
     'Steps = images × repeats ÷ batch × epochs, doubled with regularisation images; the count is shown when the run starts.',
     'Latents are cached per image, so adding one image encodes one image. Cancelling saves the state; running the',
-    'same node again resumes where it stopped. Sample images during training are not produced yet.',
+    'same node again resumes where it stopped. sample_prompts (kohya syntax: --n --w --h --d --s --l --ss) are rendered with the LoRA every N steps/epochs and shown on the training dashboard.',
   ].join(' '),
   heavy: true,
   inputs: {
@@ -187,6 +211,10 @@ export const loraTrain = defineNode({
       save_every_n_steps: _ss,
       save_last_n: _sl,
       max_nan_steps: _mn,
+      sample_prompts: _sp2,
+      sample_every_n_steps: _ses,
+      sample_every_n_epochs: _see,
+      sample_sampler: _ssa,
       ...keyed
     } = params as Record<string, unknown>;
     const key = sha256(
@@ -201,7 +229,7 @@ export const loraTrain = defineNode({
     const outDir = join(stateDir, 'output');
     await mkdir(outDir, { recursive: true });
 
-    const state = { resumedAt: 0 };
+    const state = { resumedAt: 0, samples: [] as Promise<void>[] };
     let result: TrainLoraResult;
     try {
       result = (await engine.request(
@@ -235,6 +263,7 @@ export const loraTrain = defineNode({
       throw new Error(`${TITLE}: ${e?.message ?? String(err)}${hint ? ` (${hint})` : ''}`);
     }
 
+    await Promise.all(state.samples);
     const hash = await storeFile(ctx, result.path, `LoRA ${p.output_name}`);
     const checkpoints: { name: string; hash: string }[] = [];
     for (const c of result.checkpoints)
@@ -243,7 +272,7 @@ export const loraTrain = defineNode({
         hash: await storeFile(ctx, c, `LoRA checkpoint ${basename(c)}`),
       });
     // The files now live in the artifact store; the state (for resume) stays.
-    for (const f of await readdir(outDir)) await rm(join(outDir, f), { force: true });
+    for (const f of await readdir(outDir)) await rm(join(outDir, f), { recursive: true, force: true });
     const { 'loraflow.workflow': _wf, ...metadata } = result.metadata;
     return {
       outputs: { lora: { kind: 'lora', hash, name: p.output_name, metadata } },

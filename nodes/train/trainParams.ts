@@ -104,6 +104,12 @@ export const trainParams = z.object({
   save_last_n: ui(z.number().int().min(0).default(0), advanced).describe(
     'Keep only the last N checkpoints; 0 = all.',
   ),
+  sample_prompts: ui(z.string().default(''), { ...advanced, widget: 'multiline' }).describe(
+    'One prompt per line in kohya syntax (--n negative, --w/--h size, --d seed, --s steps, --l CFG, --ss sampler).',
+  ),
+  sample_every_n_steps: ui(z.number().int().min(0).default(0), advanced),
+  sample_every_n_epochs: ui(z.number().int().min(0).default(0), advanced),
+  sample_sampler: ui(z.enum(['euler_a', 'euler', 'ddim', 'dpmpp_2m']).default('euler_a'), advanced),
   max_nan_steps: ui(z.number().int().min(1).default(3), advanced).describe(
     'Consecutive NaN/Inf steps before training stops (each is skipped and reported).',
   ),

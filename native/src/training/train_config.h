@@ -58,6 +58,11 @@ struct TrainConfig {
   int64_t save_every_n_epochs = 0;
   int64_t save_every_n_steps = 0;
   int64_t save_last_n = 0;  // keep the last N intermediate checkpoints of each kind; 0 = keep all
+  // samples (kohya prompt syntax, one prompt per line: --n --w --h --d --s --l --ss)
+  std::string sample_prompts;
+  int64_t sample_every_n_steps = 0;
+  int64_t sample_every_n_epochs = 0;
+  std::string sample_sampler = "euler_a";
   // safety
   int64_t max_nan_steps = 3;  // consecutive non-finite steps before training stops
   // progress

@@ -19,6 +19,10 @@
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
 #include "protocol/errors.h"
+#include "sampling/kohya_sample_request.h"
+#include "sampling/prompt_options.h"
+#include "sampling/sample_images.h"
+#include "io/safetensors_writer.h"
 #include "text/clip_tokenizer.h"
 #include "training/checkpointed_unet.h"
 #include "training/diffusion_objective.h"
@@ -70,7 +74,8 @@ std::string trim(const std::string& s) {
 std::string fingerprint(const TrainConfig& c, const std::vector<TrainItem>& items) {
   json j = to_json(c);
   for (const char* k : {"output_name", "save_precision", "save_every_n_epochs", "save_every_n_steps", "save_last_n",
-                        "max_nan_steps", "metrics_per_second"})
+                        "max_nan_steps", "metrics_per_second", "sample_prompts", "sample_every_n_steps",
+                        "sample_every_n_epochs", "sample_sampler"})
     j.erase(k);
   Sha256 h;
   const std::string s = j.dump();
@@ -127,6 +132,7 @@ class Trainer {
   std::string save_checkpoint(const std::string& file, int64_t epoch, int64_t step, bool final);
   void save_state();
   void prune(std::vector<std::string>& list);
+  void sample(int64_t step);
 
   SD1Model& model_;
   const ClipTokenizer& tok_;
@@ -381,6 +387,53 @@ void Trainer::prune(std::vector<std::string>& list) {
   }
 }
 
+// Renders the sample prompts with the LoRA as trained so far (dropout off, no gradients) through the sampling
+// module, writes each image as a uint8 'images' tensor file and reports it as a training.sample_image event.
+void Trainer::sample(int64_t step) {
+  const auto lines = parse_prompt_lines(c_.sample_prompts);
+  if (lines.empty()) return;
+  torch::NoGradGuard ng;
+  net_->set_training(false);
+  struct Restore {
+    LoraNetwork& n;
+    ~Restore() { n.set_training(true); }
+  } restore{*net_};
+  SampleRequest defaults;
+  defaults.sampler = c_.sample_sampler;
+  defaults.clip_skip = c_.clip_skip;
+  defaults.steps = 30;
+  defaults.cfg_scale = 7.5;
+  if (c_.v_parameterization) defaults.prediction = Prediction::v;
+  const fs::path dir = fs::path(req_.output_dir) / "samples";
+  fs::create_directories(dir);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    KohyaSampleRequest k =
+        sample_request_from_prompt(lines[i], defaults, mix_seed(static_cast<uint64_t>(c_.seed), 0x5a3b1e, i) >> 33);
+    for (const auto& w : k.warnings) log("warn", "sample prompt " + std::to_string(i + 1) + ": " + w);
+    SampleCallbacks cbs;
+    cbs.on_progress = [this](int64_t, int64_t) {
+      if (cb_.cancelled && cb_.cancelled()) throw Cancelled("training cancelled while sampling");
+    };
+    std::vector<SampledImage> images;
+    try {
+      images = sample_images(model_, tok_, k.request, cbs);
+    } catch (const Cancelled&) {
+      return;  // the training loop sees the cancel next and saves the state
+    }
+    for (size_t j = 0; j < images.size(); ++j) {
+      char name[96];
+      std::snprintf(name, sizeof name, "step%08lld-%02zu-%02zu.safetensors", static_cast<long long>(step), i, j);
+      const std::string path = (dir / name).string();
+      write_safetensors(path, {{"images", images[j].image.unsqueeze(0).contiguous()}});
+      event({{"type", "training.sample_image"},
+             {"step", step},
+             {"prompt", lines[i].prompt},
+             {"seed", images[j].seed},
+             {"path", path}});
+    }
+  }
+}
+
 void Trainer::save_state() {
   if (state_path_.empty()) return;
   save_train_state(state_path_, *net_, *opt_, prog_, fingerprint_);
@@ -574,6 +627,7 @@ TrainResult Trainer::run() {
         cb_.metrics(m);
       }
       if (cb_.progress) cb_.progress(prog_.step, plan_.total_steps);
+      if (finite && c_.sample_every_n_steps > 0 && prog_.step % c_.sample_every_n_steps == 0) sample(prog_.step);
       // A step skipped for NaN/Inf saves nothing: the last good save stays the newest file.
       if (finite && c_.save_every_n_steps > 0 && prog_.step % c_.save_every_n_steps == 0 && !last) {
         char name[64];
@@ -593,6 +647,7 @@ TrainResult Trainer::run() {
         prog_.epoch_checkpoints.push_back(save_checkpoint(c_.output_name + name, prog_.epoch, prog_.step, false));
         prune(prog_.epoch_checkpoints);
       }
+      if (c_.sample_every_n_epochs > 0 && prog_.epoch % c_.sample_every_n_epochs == 0) sample(prog_.step);
       prog_.epoch += 1;
       prog_.batch_pos = 0;
       prog_.epoch_loss_sum = 0;

@@ -31,7 +31,8 @@ struct TrainRequest {
 struct TrainCallbacks {
   // training.metrics payload (the editor's TrainingMetrics shape), throttled to config.metrics_per_second.
   std::function<void(const nlohmann::json&)> metrics;
-  // Other events: {"type":"training.resumed"|"training.checkpoint"|"training.nan_skipped", ...}.
+  // Other events: {"type":"training.resumed"|"training.checkpoint"|"training.nan_skipped", ...} and
+  // {"type":"training.sample_image", step, prompt, seed, path} (uint8 [1,H,W,3] 'images' safetensors file).
   std::function<void(const nlohmann::json&)> event;
   std::function<void(const std::string& level, const std::string& msg)> log;
   std::function<void(int64_t step, int64_t total)> progress;

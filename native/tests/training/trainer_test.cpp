@@ -262,3 +262,28 @@ TEST(Training, ParameterErrorsNameTheParameter) {
   auto req = make_request(make_items(dir, 1, 8, 8), p, dir.file("out"));
   EXPECT_THROW(train_lora(*model, *tok, req, {}), EngineError);  // model is fp32
 }
+
+TEST(Training, SamplePromptsRenderImagesWithTheLoraDuringTraining) {
+  TempDir dir;
+  auto model = tiny_model();
+  auto tok = tiny_tokenizer(dir);
+  json p = base_params();
+  p["max_train_steps"] = 4;
+  p["sample_every_n_steps"] = 2;
+  p["sample_prompts"] = "sks thing --w 64 --h 64 --s 2 --d 5 --l 3\n\nred blue --w 128 --h 64 --s 1";
+  auto req = make_request(make_items(dir, 2, 8, 8), p, dir.file("out"));
+  std::vector<json> samples;
+  TrainCallbacks cb;
+  cb.event = [&](const json& e) {
+    if (e["type"] == "training.sample_image") samples.push_back(e);
+  };
+  train_lora(*model, *tok, req, cb);
+  ASSERT_EQ(samples.size(), 4u);  // 2 prompts at steps 2 and 4
+  EXPECT_EQ(samples[0]["step"], 2);
+  EXPECT_EQ(samples[0]["prompt"], "sks thing");
+  EXPECT_EQ(samples[0]["seed"], 5);
+  EXPECT_EQ(samples[3]["step"], 4);
+  auto f = SafetensorsFile::open(samples[1]["path"].get<std::string>());
+  EXPECT_EQ(f->info("images").shape, (std::vector<int64_t>{1, 64, 128, 3}));
+  EXPECT_EQ(f->info("images").dtype, "U8");
+}
