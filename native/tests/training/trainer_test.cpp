@@ -177,8 +177,8 @@ TEST(Training, CancelStopsWithinOneStepAndSavesState) {
   EXPECT_EQ(json::parse(f->metadata().at("loraflow.train_state"))["step"], 3);
   // The adapters are gone from the model after the cancel.
   for (const auto& m : adaptable_modules(*model)) {
-    if (m.linear) EXPECT_TRUE(m.linear->adapters().empty()) << m.ldm_path;
-    if (m.conv) EXPECT_TRUE(m.conv->adapters().empty()) << m.ldm_path;
+    const bool empty = m.linear ? m.linear->adapters().empty() : m.conv->adapters().empty();
+    EXPECT_TRUE(empty) << m.ldm_path;
   }
 }
 
