@@ -34,7 +34,7 @@ function run(cmd, args, opts = {}) {
 }
 
 function missingDebianPackages(pkgs) {
-  const r = spawnSync('dpkg-query', ['-W', '-f=${Package} ${db:Status-Status}\n', ...pkgs], {
+  const r = spawnSync('dpkg-query', ['-W', `-f=${'$'}{Package} ${'$'}{db:Status-Status}\n`, ...pkgs], {
     encoding: 'utf8',
   });
   const installed = new Set(
@@ -108,7 +108,7 @@ function ensureNodeModules() {
 function ensureNativeEngine() {
   const src = join(root, 'native');
   if (!existsSync(join(src, 'CMakeLists.txt'))) return;
-  const files = listFiles(src, (p, e) => e.isDirectory() && /^build/.test(e.name));
+  const files = listFiles(src, (_p, e) => e.isDirectory() && /^build/.test(e.name));
   const hash = hashFiles(files);
   const build = join(src, 'build');
   const stamp = join(build, '.loraflow-setup-stamp');
@@ -122,7 +122,10 @@ function ensureNativeEngine() {
 function ensureClient() {
   const dir = join(root, 'client');
   if (!existsSync(join(dir, 'index.html'))) return;
-  const files = listFiles(dir, (p, e) => e.isDirectory() && (e.name === 'dist' || e.name === 'node_modules'));
+  const files = listFiles(
+    dir,
+    (_p, e) => e.isDirectory() && (e.name === 'dist' || e.name === 'node_modules'),
+  );
   const hash = hashFiles([...files, join(root, 'package-lock.json')]);
   const stamp = join(dir, 'dist', '.loraflow-setup-stamp');
   if (stampMatches(stamp, hash)) return;
