@@ -71,8 +71,11 @@ export async function runSample(
     if (p.data.step !== p.data.steps && now - lastPreview < PREVIEW_INTERVAL_MS) return;
     lastPreview = now;
     const { image, step, steps, width, height } = p.data;
+    // Encode in arrival order so the editor never sees an older step after a newer one.
+    const previous = pendingPreviews.at(-1) ?? Promise.resolve();
     pendingPreviews.push(
-      previewDataUrl({ width, height, data: Buffer.from(p.data.data, 'base64') })
+      previous
+        .then(() => previewDataUrl({ width, height, data: Buffer.from(p.data.data, 'base64') }))
         .then((url) => {
           if (!ctx.signal.aborted)
             ctx.emit({ type: 'sample.preview', data: { index: image, step, steps, image: url } });
