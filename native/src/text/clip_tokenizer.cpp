@@ -441,4 +441,10 @@ std::string ClipTokenizer::decode(const std::vector<int32_t>& ids) const {
   return text;
 }
 
+std::vector<std::string> clip_byte_symbols() {
+  std::vector<std::string> out;
+  for (int b : byte_map().order) out.push_back(byte_map().enc[b]);
+  return out;
+}
+
 }  // namespace loraflow

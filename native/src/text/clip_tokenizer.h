@@ -87,4 +87,7 @@ std::shared_ptr<ClipTokenizer> find_tokenizer(const std::string& model_path, con
 // BOS/EOS at 49406/49407; every id < 49408.
 void write_tiny_tokenizer(const std::string& dir);
 
+// The 256 byte symbols of CLIP's bytes_to_unicode() map, as UTF-8, in vocabulary order (id 0 = "!").
+std::vector<std::string> clip_byte_symbols();
+
 }  // namespace loraflow

@@ -237,25 +237,7 @@ void write_tiny_tokenizer(const std::string& dir) {
   }
   // vocab: the 256 byte symbols, their "</w>" forms, one id per new merged string, then BOS/EOS at the CLIP ids.
   nlohmann::json vocab = nlohmann::json::object();
-  std::vector<std::string> bytes;
-  {
-    std::vector<int> bs;
-    for (int b = '!'; b <= '~'; ++b) bs.push_back(b);
-    for (int b = 0xA1; b <= 0xAC; ++b) bs.push_back(b);
-    for (int b = 0xAE; b <= 0xFF; ++b) bs.push_back(b);
-    std::vector<uint32_t> cs(bs.begin(), bs.end());
-    int n = 0;
-    for (int b = 0; b < 256; ++b)
-      if (std::find(bs.begin(), bs.end(), b) == bs.end()) {
-        bs.push_back(b);
-        cs.push_back(256 + n++);
-      }
-    for (uint32_t cp : cs) {
-      std::string s;
-      unicode::append_utf8(cp, s);
-      bytes.push_back(s);
-    }
-  }
+  const std::vector<std::string> bytes = clip_byte_symbols();
   int32_t id = 0;
   for (const auto& b : bytes) vocab[b] = id++;
   for (const auto& b : bytes) vocab[b + "</w>"] = id++;
