@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Idempotent setup used by `npm start` and `npm test`: Debian packages, npm ci, native engine, client.
-// Plain JavaScript with no dependencies, because it runs before node_modules exists.
+// Plain JavaScript with no dependencies, because it runs before node_modules exists. The steps are exported
+// for scripts that need only some of them (`npm run build:native`: scripts/build-native.mjs).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const forTests = process.argv.includes('--tests');
@@ -46,8 +47,9 @@ function missingDebianPackages(pkgs) {
   return pkgs.filter((p) => !installed.has(p));
 }
 
-function ensureDebianPackages() {
-  const wanted = forTests ? [...basePackages, ...testPackages] : basePackages;
+/** The Debian packages the engine build needs (`basePackages`), plus the test tools with `--tests`. */
+export function ensureDebianPackages({ tests = forTests } = {}) {
+  const wanted = tests ? [...basePackages, ...testPackages] : basePackages;
   const missing = missingDebianPackages(wanted);
   if (missing.length === 0) return;
   if (process.getuid?.() !== 0) {
@@ -93,7 +95,7 @@ function writeStamp(stampFile, hash) {
   writeFileSync(stampFile, `${hash}\n`);
 }
 
-function ensureNodeModules() {
+export function ensureNodeModules() {
   const lock = join(root, 'package-lock.json');
   const hash = hashFiles([lock, join(root, 'package.json')]);
   const stamp = join(root, 'node_modules', '.loraflow-setup-stamp');
@@ -105,21 +107,26 @@ function ensureNodeModules() {
   writeStamp(stamp, hash);
 }
 
-function ensureNativeEngine() {
+/**
+ * Builds native/build/loraflow-engine unless its sources are unchanged since the last build.
+ * Returns 'built', 'up-to-date' or 'no-sources' (no native/CMakeLists.txt).
+ */
+export function ensureNativeEngine() {
   const src = join(root, 'native');
-  if (!existsSync(join(src, 'CMakeLists.txt'))) return;
+  if (!existsSync(join(src, 'CMakeLists.txt'))) return 'no-sources';
   const files = listFiles(src, (_p, e) => e.isDirectory() && /^build/.test(e.name));
   const hash = hashFiles(files);
   const build = join(src, 'build');
   const stamp = join(build, '.loraflow-setup-stamp');
-  if (stampMatches(stamp, hash) && existsSync(join(build, 'loraflow-engine'))) return;
+  if (stampMatches(stamp, hash) && existsSync(join(build, 'loraflow-engine'))) return 'up-to-date';
   log('building the native engine (native/build)');
   run('cmake', ['-S', src, '-B', build, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release']);
   run('cmake', ['--build', build, '-j', String(Math.max(1, Math.min(4, process.env.JOBS | 0 || 2)))]);
   writeStamp(stamp, hash);
+  return 'built';
 }
 
-function ensureClient() {
+export function ensureClient() {
   const dir = join(root, 'client');
   if (!existsSync(join(dir, 'index.html'))) return;
   const files = listFiles(
@@ -134,9 +141,12 @@ function ensureClient() {
   writeStamp(stamp, hash);
 }
 
-ensureDebianPackages();
-ensureNodeModules();
-ensureNativeEngine();
-ensureClient();
-const ms = Date.now() - started;
-if (ms > 500) log(`ready in ${(ms / 1000).toFixed(1)} s`);
+const runDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (runDirectly) {
+  ensureDebianPackages();
+  ensureNodeModules();
+  ensureNativeEngine();
+  ensureClient();
+  const ms = Date.now() - started;
+  if (ms > 500) log(`ready in ${(ms / 1000).toFixed(1)} s`);
+}
