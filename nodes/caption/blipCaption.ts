@@ -213,7 +213,7 @@ export const blipCaption = defineNode({
       key: (it) => it.hash,
       salt: { ...m.salt, decoding },
       concurrency: 1,
-      run: (it) => caption(m, ctx.store.pathOf(it.hash), p, ctx.signal),
+      run: async (it) => caption(m, await ctx.store.verifiedPath(it.hash), p, ctx.signal),
       onItem: (done, total) => ctx.progress(done, total, `captioning ${done}/${total}`),
     });
     const byHash = new Map(todo.map((it, i) => [it.hash, sentences[i]!]));

@@ -110,7 +110,7 @@ export const wd14Tagger = defineNode({
       salt: { modelHash, labels: await modelFileHash(csvPath), floor },
       concurrency: 2,
       run: async (it): Promise<[number, number][]> => {
-        const input = await wd14Input(ctx.store.pathOf(it.hash), size);
+        const input = await wd14Input(await ctx.store.verifiedPath(it.hash), size);
         const out = await session.run({ [inputName]: new ort.Tensor('float32', input, [1, size, size, 3]) });
         const probs = out[outputName]?.data as Float32Array | undefined;
         if (!probs || probs.length !== labels.length) {

@@ -54,30 +54,33 @@ async function loadOne(
     return { ok: false, reason: `unreadable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
   }
   if (data.length === 0) return { ok: false, reason: 'empty file (0 bytes)' };
+  let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
+  let thumb: Buffer;
   try {
-    const meta = await sharp(data).metadata();
+    meta = await sharp(data).metadata();
     if (!meta.width || !meta.height) return { ok: false, reason: 'not an image (no size)' };
-    const thumb = await makeThumbnail(data);
-    const swap = SWAPS_SIDES.has(meta.orientation ?? 1);
-    // gif/webp report the height of all frames stacked when pages > 1; pageHeight is one frame.
-    const h = meta.pageHeight && (meta.pages ?? 1) > 1 ? meta.pageHeight : meta.height;
-    const hash = await store.put(data, { label: basename(abs) });
-    const thumbHash = await store.put(thumb, {
-      contentType: 'image/jpeg',
-      label: `thumbnail of ${basename(abs)}`,
-    });
-    return {
-      ok: true,
-      hash,
-      width: swap ? h : meta.width,
-      height: swap ? meta.width : h,
-      format: meta.format ?? extname(abs).slice(1),
-      thumb: thumbHash,
-    };
+    thumb = await makeThumbnail(data);
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0] ?? 'unknown error';
     return { ok: false, reason: /unsupported image format/i.test(msg) ? 'not an image' : `corrupt (${msg})` };
   }
+  const swap = SWAPS_SIDES.has(meta.orientation ?? 1);
+  // gif/webp report the height of all frames stacked when pages > 1; pageHeight is one frame.
+  const h = meta.pageHeight && (meta.pages ?? 1) > 1 ? meta.pageHeight : meta.height;
+  // Outside the try: a failed store write (disk full) fails the node; it is not a bad image to skip and cache.
+  const hash = await store.put(data, { label: basename(abs) });
+  const thumbHash = await store.put(thumb, {
+    contentType: 'image/jpeg',
+    label: `thumbnail of ${basename(abs)}`,
+  });
+  return {
+    ok: true,
+    hash,
+    width: swap ? h : meta.width,
+    height: swap ? meta.width : h,
+    format: meta.format ?? extname(abs).slice(1),
+    thumb: thumbHash,
+  };
 }
 
 async function readCaption(imageAbs: string, ext: string): Promise<string | undefined> {

@@ -170,19 +170,21 @@ export const cropResize = defineNode({
       key: (it) => `${it.hash}:${it.width}x${it.height}`,
       salt: p,
       run: async (it): Promise<Processed> => {
+        // Read by sharp straight from the store's file (no copy through JS), after a hash check: a missing or
+        // corrupt blob fails the node (and is recomputed upstream) instead of being dropped or used.
+        const path = await ctx.store.verifiedPath(it.hash);
+        let out: Awaited<ReturnType<typeof processImage>>;
         try {
-          // Read by sharp straight from the store's file (no copy through JS); a missing blob fails this item only.
-          if (!ctx.store.has(it.hash))
-            return { ok: false, reason: 'image data is missing from the artifact store' };
-          const out = await processImage(ctx.store.pathOf(it.hash), it, p);
-          if ('error' in out) return { ok: false, reason: out.error };
-          const hash = await ctx.store.put(out.png, { contentType: 'image/png' });
-          const thumb = await ctx.store.put(out.thumb, { contentType: 'image/jpeg' });
-          const { width, height, crop, upscaled, alpha } = out;
-          return { ok: true, hash, thumb, width, height, crop, upscaled, alpha };
+          out = await processImage(path, it, p);
         } catch (e) {
           return { ok: false, reason: `could not be processed (${(e as Error).message.split('\n')[0]})` };
         }
+        if ('error' in out) return { ok: false, reason: out.error };
+        // Outside the try: a failed write (disk full) is the node's failure, not a bad image to skip.
+        const hash = await ctx.store.put(out.png, { contentType: 'image/png' });
+        const thumb = await ctx.store.put(out.thumb, { contentType: 'image/jpeg' });
+        const { width, height, crop, upscaled, alpha } = out;
+        return { ok: true, hash, thumb, width, height, crop, upscaled, alpha };
       },
       onItem: (done, total) => ctx.progress(done, total, `resizing ${done}/${total}`),
     });

@@ -55,10 +55,12 @@ export async function runSample(
   job: SampleJob,
 ): Promise<SampledPng[]> {
   const modelId = await loadModel(engine, job.model, ctx.signal);
-  const loras = job.loras.map((l) => ({
-    path: l.path ?? ctx.store.pathOf(l.hash),
-    ...loraStrengths(l),
-  }));
+  const loras = await Promise.all(
+    job.loras.map(async (l) => ({
+      path: l.path ?? (await ctx.store.verifiedPath(l.hash)),
+      ...loraStrengths(l),
+    })),
+  );
   const out = ctx.store.tempPath('.safetensors');
   const count = job.prompts.length * job.batchCount;
   let lastPreview = 0;

@@ -7,8 +7,13 @@ export interface ArtifactStore {
   /** Reads a blob, verifying its hash; a corrupt blob is evicted and an error thrown. */
   get(hash: string): Promise<Buffer>;
   has(hash: string): boolean;
-  /** Absolute path of a stored blob, for handing to the engine (read only). */
+  /** Absolute path of a stored blob (read only); not checked: prefer `verifiedPath` before reading it. */
   pathOf(hash: string): string;
+  /**
+   * Absolute path of a stored blob whose bytes were just hashed, for handing to a reader (the engine, sharp).
+   * A corrupt or missing blob is evicted and an error thrown, so it is recomputed rather than used.
+   */
+  verifiedPath(hash: string): Promise<string>;
   meta(hash: string): ArtifactMeta | undefined;
   /** A fresh path inside the store's temp directory (same filesystem, so rename is atomic). */
   tempPath(suffix?: string): string;

@@ -111,6 +111,15 @@ function onEngineEvent(ctx: NodeContext, state: { resumedAt: number; samples: Pr
   };
 }
 
+/** The engine's atomic writers name their temp files `<file>.tmp-XXXXXX` (mkstemp). */
+const ENGINE_TEMP = /\.tmp-[A-Za-z0-9]{6}$/;
+
+/** A killed engine cannot remove the temp file it was writing: clear those before training writes again. */
+async function removeEngineTemps(dirs: readonly string[]): Promise<void> {
+  for (const dir of dirs)
+    for (const f of await readdir(dir)) if (ENGINE_TEMP.test(f)) await rm(join(dir, f), { force: true });
+}
+
 export const loraTrain = defineNode({
   type: 'loraflow/train/lora',
   version: '1.0.0',
@@ -189,19 +198,22 @@ export const loraTrain = defineNode({
       },
       (done, total) => ctx.progress(done, total, 'caching latents'),
     );
-    const items = all.map((it, i) => {
-      const l = latents[i];
-      if (!l) throw new Error(`${TITLE}: no latents for image ${it.hash}`);
-      return {
-        id: it.hash,
-        latents: ctx.store.pathOf(l.latents),
-        ...(l.flipped ? { latents_flipped: ctx.store.pathOf(l.flipped) } : {}),
-        caption: it.caption,
-        repeats: it.repeats,
-        is_reg: it.regularization,
-        dir: itemDir(it),
-      };
-    });
+    // The engine reads the latents files itself: each is hashed first, so a corrupt one is recomputed, never trained on.
+    const items = await Promise.all(
+      all.map(async (it, i) => {
+        const l = latents[i];
+        if (!l) throw new Error(`${TITLE}: no latents for image ${it.hash}`);
+        return {
+          id: it.hash,
+          latents: await ctx.store.verifiedPath(l.latents),
+          ...(l.flipped ? { latents_flipped: await ctx.store.verifiedPath(l.flipped) } : {}),
+          caption: it.caption,
+          repeats: it.repeats,
+          is_reg: it.regularization,
+          dir: itemDir(it),
+        };
+      }),
+    );
 
     // Resume state lives under a key of everything that changes the training result.
     const {
@@ -228,6 +240,7 @@ export const loraTrain = defineNode({
     const stateDir = join(trainingRoot(ctx), key);
     const outDir = join(stateDir, 'output');
     await mkdir(outDir, { recursive: true });
+    await removeEngineTemps([stateDir, outDir]);
 
     const state = { resumedAt: 0, samples: [] as Promise<void>[] };
     let result: TrainLoraResult;
@@ -259,7 +272,10 @@ export const loraTrain = defineNode({
     } catch (err) {
       const e = err as { code?: string; message?: string; hint?: string; details?: { hint?: string } };
       if (e?.code === 'cancelled') throw err;
-      const hint = e?.hint ?? e?.details?.hint;
+      const hint =
+        e?.code === 'engine_crashed'
+          ? 'run the workflow again to resume from the last saved state'
+          : (e?.hint ?? e?.details?.hint);
       throw new Error(`${TITLE}: ${e?.message ?? String(err)}${hint ? ` (${hint})` : ''}`);
     }
 

@@ -1,8 +1,13 @@
 import type { NodeEvent, NodeServices } from '../../nodes/sdk/context.ts';
 import type { NodeRegistry } from '../../nodes/sdk/registry.ts';
-import type { FileArtifactStore } from '../store/artifactStore.ts';
+import {
+  ArtifactCorruptError,
+  ArtifactNotFoundError,
+  type FileArtifactStore,
+} from '../store/artifactStore.ts';
 import { CacheIndex } from '../store/cacheIndex.ts';
 import type { AppDatabase } from '../store/database.ts';
+import { collectArtifactHashes } from '../store/hash.ts';
 import { createItemCache } from '../store/itemCache.ts';
 import type { WorkflowDocument } from '../workflow/schema.ts';
 import type { CompiledNode } from '../workflow/validate.ts';
@@ -70,8 +75,16 @@ export function createExecutor(options: ExecutorOptions): Executor {
           finishedAt: Date.now(),
         };
       }
-      const execution = new RunExecution(options, cache, heavyLock, doc, planned.plan, runOptions);
-      const nodes = await execution.start();
+      let execution = new RunExecution(options, cache, heavyLock, doc, planned.plan, runOptions);
+      let nodes = await execution.start();
+      // A node that found a stored input corrupt or missing (the store evicted it): run again, keeping every
+      // finished node that does not reference it, so the nodes that made it recompute it and the node retries.
+      for (let repair = 0; repair < MAX_REPAIRS && execution.lost.size > 0; repair++) {
+        if (runOptions.signal?.aborted) break;
+        const keep = execution.finishedWithout(execution.lost);
+        execution = new RunExecution(options, cache, heavyLock, doc, planned.plan, runOptions, keep);
+        nodes = await execution.start();
+      }
       return {
         runId: runOptions.runId,
         status: execution.status(),
@@ -84,6 +97,11 @@ export function createExecutor(options: ExecutorOptions): Executor {
 }
 
 type Produced = { outputs: Record<string, unknown>; hashes: Record<string, string> };
+/** A node finished in an earlier pass of the same run, carried into a repair pass as it is. */
+type Finished = { state: NodeRunState; produced: Produced };
+
+/** How many times one run recomputes artifacts that nodes found corrupt or missing before it gives up. */
+const MAX_REPAIRS = 2;
 
 const NEVER_ABORTED = new AbortController().signal;
 
@@ -104,6 +122,8 @@ class RunExecution {
   private runningLight = 0;
   private unsettled: number;
   private finish!: () => void;
+  /** Artifacts that nodes of this pass found corrupt or missing (already evicted by the store). */
+  readonly lost = new Set<string>();
 
   constructor(
     private readonly o: ExecutorOptions,
@@ -112,17 +132,36 @@ class RunExecution {
     private readonly doc: WorkflowDocument,
     private readonly plan: ExecutionPlan,
     private readonly run: RunOptions,
+    finished: ReadonlyMap<string, Finished> = new Map(),
   ) {
     this.scope = new Set(plan.order);
     this.signal = run.signal ?? NEVER_ABORTED;
     this.lightLimit = Math.max(1, Math.floor(o.lightConcurrency ?? 4));
     this.unsettled = plan.order.length;
     for (const id of plan.order) {
-      this.states[id] = { status: 'pending', warnings: [] };
-      const deps = plan.nodes.get(id)!.upstream.size;
-      this.waitingOn.set(id, deps);
-      if (deps === 0) this.ready.push(id);
+      const carried = finished.get(id);
+      this.states[id] = carried ? carried.state : { status: 'pending', warnings: [] };
+      if (carried) this.produced.set(id, carried.produced);
+      this.waitingOn.set(id, plan.nodes.get(id)!.upstream.size);
     }
+    // Carried nodes release their dependents (in order, so a node waiting only on them becomes ready once).
+    for (const id of plan.order) {
+      if (finished.has(id)) this.complete(id);
+      else if (this.waitingOn.get(id) === 0) this.ready.push(id);
+    }
+  }
+
+  /** Finished nodes whose outputs and display reference none of `hashes`, to carry into a repair pass. */
+  finishedWithout(hashes: ReadonlySet<string>): Map<string, Finished> {
+    const out = new Map<string, Finished>();
+    for (const [id, state] of Object.entries(this.states)) {
+      const produced = this.produced.get(id);
+      if ((state.status !== 'done' && state.status !== 'cached') || !produced) continue;
+      const refs = collectArtifactHashes([state.outputs, state.display]);
+      if ([...hashes].some((h) => refs.has(h))) continue;
+      out.set(id, { state, produced });
+    }
+    return out;
   }
 
   start(): Promise<Record<string, NodeRunState>> {
@@ -306,6 +345,13 @@ class RunExecution {
         this.settle(id, 'cancelled');
         this.emit({ type: 'node.cancelled', ...this.base(id) });
       } else {
+        const lost = lostArtifact(err);
+        if (lost) {
+          this.lost.add(lost.hash);
+          const message = `input artifact ${lost.hash.slice(0, 12)}… was ${lost instanceof ArtifactNotFoundError ? 'missing' : 'corrupt'} in the store; it was removed and is recomputed`;
+          state.warnings.push(message);
+          this.emit({ type: 'node.log', ...this.base(id), level: 'warn', message });
+        }
         this.fail(c, errorInfo(err));
       }
     } finally {
@@ -426,6 +472,16 @@ class RunExecution {
       console.error(`executor: onEvent handler threw for ${event.type}:`, err);
     }
   }
+}
+
+/** The hash of a stored artifact found corrupt or missing anywhere in an error's cause chain. */
+function lostArtifact(err: unknown): ArtifactCorruptError | ArtifactNotFoundError | undefined {
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 8; depth++) {
+    if (e instanceof ArtifactCorruptError || e instanceof ArtifactNotFoundError) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
 }
 
 function errorInfo(err: unknown): NodeErrorInfo {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, link, open, rename, unlink } from 'node:fs/promises';
+import { copyFile, link, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import { explainWriteError, writeWholeFile } from './diskWrite.ts';
 
 /** `photo.jpg` → `photo_1.jpg`, `photo_2.jpg`, ... */
 export function counterName(fileName: string, n: number): string {
@@ -15,16 +16,13 @@ export function siblingTemp(target: string): string {
   return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** Writes `data` to a temp file next to `target`, fsyncs it and returns the temp path. */
+/**
+ * Writes `data` to a temp file next to `target`, fsyncs it and returns the temp path. A failed write leaves
+ * no temp file behind; a full disk is reported as "no space left in <dir>".
+ */
 export async function writeTemp(target: string, data: Uint8Array): Promise<string> {
   const tmp = siblingTemp(target);
-  const fh = await open(tmp, 'wx');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeWholeFile(tmp, data, { exclusive: true, sync: true });
   return tmp;
 }
 
@@ -36,7 +34,14 @@ async function publishExclusive(tmp: string, target: string): Promise<void> {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') throw e;
     // Filesystems without hard links: an exclusive copy is still never-overwriting.
-    await copyFile(tmp, target, constants.COPYFILE_EXCL);
+    try {
+      await copyFile(tmp, target, constants.COPYFILE_EXCL);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw err;
+      // The target was created by this copy: a partial one must not stay under the final name.
+      await unlink(target).catch(() => {});
+      throw explainWriteError(err, target);
+    }
   }
   await unlink(tmp);
 }

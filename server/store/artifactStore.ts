@@ -1,18 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { ArtifactMeta, ArtifactStore } from '../../nodes/sdk/artifacts.ts';
+import { copyWholeFile, writeWholeFile } from '../fs/diskWrite.ts';
 import type { AppDatabase } from './database.ts';
 import { SHA256_RE, sha256File, sha256Hex } from './hash.ts';
 
@@ -89,11 +81,12 @@ export class FileArtifactStore implements ArtifactStore {
   async put(data: Uint8Array, meta?: ArtifactMeta): Promise<string> {
     const hash = sha256Hex(data);
     const dest = this.pathOf(hash);
-    // An existing blob is reused only if it is intact; a corrupt one is evicted by verify() and rewritten.
-    if (!(existsSync(dest) && this.verify(hash))) {
+    // An existing blob is reused only if its bytes hash right (a flipped bit keeps size and mtime); a
+    // corrupt one is evicted and rewritten.
+    if (!(await this.intact(hash))) {
       const tmp = this.tempPath();
-      writeFileSync(tmp, data);
-      this.moveIntoPlace(tmp, dest);
+      await writeWholeFile(tmp, data, { exclusive: true, sync: false });
+      await this.moveIntoPlace(tmp, dest);
     }
     this.record(hash, dest, meta);
     return hash;
@@ -102,13 +95,27 @@ export class FileArtifactStore implements ArtifactStore {
   async putFile(path: string, meta?: ArtifactMeta): Promise<string> {
     const { hash } = await sha256File(path);
     const dest = this.pathOf(hash);
-    if (existsSync(dest) && this.verify(hash)) {
+    if (await this.intact(hash)) {
       unlinkSync(path);
     } else {
-      this.moveIntoPlace(path, dest);
+      await this.moveIntoPlace(path, dest);
     }
     this.record(hash, dest, meta);
     return hash;
+  }
+
+  /**
+   * The blob's path for a reader that opens the file itself (the engine, sharp, ONNX), after hashing its
+   * bytes: a corrupt blob is evicted and ArtifactCorruptError thrown, so it is never handed on.
+   */
+  async verifiedPath(hash: string): Promise<string> {
+    const path = this.pathOf(hash);
+    if (!existsSync(path)) {
+      this.stmts.remove.run(hash);
+      throw new ArtifactNotFoundError(hash);
+    }
+    if (!(await this.intact(hash))) throw new ArtifactCorruptError(hash);
+    return path;
   }
 
   async get(hash: string): Promise<Buffer> {
@@ -206,7 +213,22 @@ export class FileArtifactStore implements ArtifactStore {
     return { count: row?.n ?? 0, bytes: row?.bytes ?? 0 };
   }
 
-  private moveIntoPlace(src: string, dest: string): void {
+  /** Whether the blob exists and its bytes hash to `hash` (full read); a corrupt one is evicted. */
+  private async intact(hash: string): Promise<boolean> {
+    const path = this.pathOf(hash);
+    if (!existsSync(path)) return false;
+    let actual: string;
+    try {
+      actual = (await sha256File(path)).hash;
+    } catch {
+      return false;
+    }
+    if (actual === hash) return true;
+    this.evict(hash);
+    return false;
+  }
+
+  private async moveIntoPlace(src: string, dest: string): Promise<void> {
     mkdirSync(join(dest, '..'), { recursive: true });
     try {
       renameSync(src, dest);
@@ -214,7 +236,7 @@ export class FileArtifactStore implements ArtifactStore {
       if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
       // Source on another filesystem: copy next to the destination, then rename atomically.
       const tmp = this.tempPath();
-      copyFileSync(src, tmp);
+      await copyWholeFile(src, tmp);
       renameSync(tmp, dest);
       unlinkSync(src);
     }
