@@ -1,4 +1,5 @@
 import { type Request, type Response, Router } from 'express';
+import { sendError } from '../api/http/errors.ts';
 import { ROOT_KINDS, type RootKind, type Roots } from './roots.ts';
 
 export function parseRootKind(value: unknown): RootKind | undefined {
@@ -16,17 +17,17 @@ export function createFilesRouter(roots: Roots): Router {
   router.get('/api/files', async (req: Request, res: Response) => {
     const kind = parseRootKind(req.query.root);
     if (!kind) {
-      res.status(400).json({ error: `query "root" must be one of ${ROOT_KINDS.join(', ')}` });
+      sendError(res, 400, 'invalid_request', `query "root" must be one of ${ROOT_KINDS.join(', ')}`);
       return;
     }
     const path = req.query.path ?? '';
     if (typeof path !== 'string') {
-      res.status(400).json({ error: 'query "path" must be a single string' });
+      sendError(res, 400, 'invalid_request', 'query "path" must be a single string');
       return;
     }
     const result = await roots.list(kind, path);
     if (!result.ok) {
-      res.status(result.status).json({ error: result.reason });
+      sendError(res, result.status, result.status === 403 ? 'forbidden_path' : 'not_found', result.reason);
       return;
     }
     res.json({ root: kind, path: result.path, entries: result.entries });

@@ -78,7 +78,7 @@ describe('GET /api/files', () => {
   ])('refuses %s with 403', async (p) => {
     const res = await fetch(`${url}/api/files?root=dataset&path=${p}`);
     expect(res.status).toBe(403);
-    expect(((await res.json()) as { error: string }).error).toBeTruthy();
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBeTruthy();
   });
 
   it('rejects an unknown root kind and repeated path params', async () => {

@@ -1,8 +1,11 @@
-import { mkdir } from 'node:fs/promises';
-import { basename, extname, relative, sep } from 'node:path';
+import { createWriteStream, mkdtempSync, type WriteStream } from 'node:fs';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, extname, join, relative, sep } from 'node:path';
 import busboy from 'busboy';
 import { type Request, type Response, Router } from 'express';
-import sharp from 'sharp';
+import { isPixelLimitError, MAX_INPUT_PIXELS, openImage } from '../../nodes/image/openImage.ts';
+import { sendError } from '../api/http/errors.ts';
 import type { Roots } from './roots.ts';
 import { writeFileAtomic } from './uniqueName.ts';
 
@@ -45,85 +48,142 @@ export function sanitizeUploadName(raw: string): { ok: true; name: string } | { 
   return { ok: true, name };
 }
 
-type Received = { name: string; data: Buffer; truncated: boolean };
+type Received = { name: string; spool: string; size: number; truncated: boolean };
+
+function refuse(res: Response, status: number, code: string, message: string): void {
+  sendError(res, status, code, message);
+}
 
 /**
  * `POST /api/upload?path=<folder in a dataset root>` with a multipart body of image files. Each file is
- * size-limited, fully decoded with sharp to verify it, and written atomically under its own name or, when that
- * is taken, with a counter (`photo_1.jpg`): an existing file is never overwritten. Answers
- * `{ saved: [...], rejected: [{ name, reason }] }`; 413 when the request exceeds `maxRequestBytes`.
+ * spooled to a temp file (memory stays bounded by one file at a time), size-limited, fully decoded with
+ * sharp under the pixel limit to verify it, and written atomically under its own name or, when that is
+ * taken, with a counter (`photo_1.jpg`): an existing file is never overwritten. Answers
+ * `{ saved: [...], rejected: [{ name, reason }] }`. A body over `maxRequestBytes` is refused with 413 as soon
+ * as the limit is crossed (or at once from its Content-Length) and the connection is closed, so a huge upload
+ * is never read to its end.
  */
 export function createUploadRouter(roots: Roots, limits: Partial<UploadLimits> = {}): Router {
   const lim: UploadLimits = { ...DEFAULT_UPLOAD_LIMITS, ...limits };
   const router = Router();
 
   router.post('/api/upload', (req: Request, res: Response) => {
+    // Replies sent before the body was read close the connection instead of draining a huge body.
+    const refuseEarly = (status: number, code: string, message: string) => {
+      res.setHeader('Connection', 'close');
+      res.on('finish', () => req.destroy());
+      refuse(res, status, code, message);
+    };
     const path = req.query.path ?? '';
     if (typeof path !== 'string') {
-      res.status(400).json({ error: 'query "path" must be a single string (a folder in a dataset root)' });
+      refuseEarly(
+        400,
+        'invalid_request',
+        'query "path" must be a single string (a folder in a dataset root)',
+      );
       return;
     }
     const target = roots.resolve('dataset', path);
     if (!target.ok) {
-      res.status(403).json({ error: target.reason });
+      refuseEarly(403, 'forbidden_path', target.reason);
       return;
     }
     if (!req.headers['content-type']?.startsWith('multipart/form-data')) {
-      res.status(400).json({ error: 'expected a multipart/form-data body with image files' });
+      refuseEarly(415, 'expected_multipart', 'expected a multipart/form-data body with image files');
+      return;
+    }
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > lim.maxRequestBytes) {
+      refuseEarly(
+        413,
+        'body_too_large',
+        `upload of ${declared} bytes is larger than the ${lim.maxRequestBytes} byte request limit`,
+      );
       return;
     }
     let bb: busboy.Busboy;
     try {
       bb = busboy({ headers: req.headers, limits: { fileSize: lim.maxFileBytes, files: lim.maxFiles } });
     } catch (e) {
-      res.status(400).json({ error: `bad multipart request: ${(e as Error).message}` });
+      refuseEarly(400, 'bad_multipart', `bad multipart request: ${(e as Error).message}`);
       return;
     }
 
+    const spoolDir = mkdtempSync(join(tmpdir(), 'loraflow-upload-'));
+    const cleanup = () => rm(spoolDir, { recursive: true, force: true }).catch(() => {});
     const received: Received[] = [];
+    const writes: Promise<void>[] = [];
+    const outs: WriteStream[] = [];
     let total = 0;
     let failed = false;
-    const fail = (status: number, error: string) => {
+    const fail = (status: number, code: string, message: string) => {
       if (failed) return;
       failed = true;
       req.unpipe(bb);
-      req.resume();
-      res.status(status).json({ error });
+      bb.removeAllListeners('file');
+      for (const o of outs) o.destroy();
+      void Promise.allSettled(writes).then(cleanup);
+      refuseEarly(status, code, message);
     };
+    req.on('data', (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > lim.maxRequestBytes) {
+        fail(413, 'body_too_large', `upload larger than the ${lim.maxRequestBytes} byte request limit`);
+      }
+    });
 
     bb.on('file', (_field, stream, info) => {
-      const chunks: Buffer[] = [];
-      const entry: Received = { name: info.filename ?? '', data: Buffer.alloc(0), truncated: false };
+      const entry: Received = {
+        name: info.filename ?? '',
+        spool: join(spoolDir, String(received.length)),
+        size: 0,
+        truncated: false,
+      };
       received.push(entry);
       stream.on('data', (chunk: Buffer) => {
-        total += chunk.length;
-        if (total > lim.maxRequestBytes) {
-          fail(413, `upload larger than the ${lim.maxRequestBytes} byte request limit`);
-          stream.resume();
-          return;
-        }
-        chunks.push(chunk);
+        entry.size += chunk.length;
       });
       stream.on('limit', () => {
         entry.truncated = true;
       });
-      stream.on('close', () => {
-        entry.data = Buffer.concat(chunks);
-      });
+      const out = createWriteStream(entry.spool, { flags: 'wx' });
+      outs.push(out);
+      writes.push(
+        new Promise<void>((resolve, reject) => {
+          out.on('close', resolve);
+          out.on('error', reject);
+          stream.on('error', reject);
+        }),
+      );
+      stream.pipe(out);
     });
-    bb.on('filesLimit', () => fail(413, `more than ${lim.maxFiles} files in one upload`));
-    bb.on('error', (e) => fail(400, `bad multipart body: ${(e as Error).message}`));
+    bb.on('filesLimit', () => fail(413, 'too_many_files', `more than ${lim.maxFiles} files in one upload`));
+    bb.on('error', (e) => fail(400, 'bad_multipart', `bad multipart body: ${(e as Error).message}`));
     bb.on('close', () => {
       if (failed) return;
-      void saveAll(received, target.path, target.root, lim)
+      void Promise.all(writes)
+        .then(() => saveAll(received, target.path, target.root, lim))
         .then((outcomes) => {
           const saved = outcomes.filter((o) => o.ok);
           const rejected = outcomes.filter((o) => !o.ok);
-          res.status(saved.length === 0 && rejected.length > 0 ? 400 : 200).json({ saved, rejected });
+          if (saved.length === 0 && rejected.length > 0) {
+            const first = rejected[0]!;
+            res.status(400).json({
+              error: {
+                code: 'no_image_saved',
+                message: `no file was saved: ${first.name}: ${first.reason}${rejected.length > 1 ? ` (and ${rejected.length - 1} more)` : ''}`,
+              },
+              saved,
+              rejected,
+            });
+            return;
+          }
+          res.json({ saved, rejected });
         })
         .catch((e: Error) => {
-          if (!res.headersSent) res.status(500).json({ error: `upload failed: ${e.message}` });
-        });
+          if (!res.headersSent) refuse(res, 500, 'upload_failed', `upload failed: ${e.message}`);
+        })
+        .finally(cleanup);
     });
     req.pipe(bb);
   });
@@ -152,31 +212,34 @@ async function saveAll(
       });
       continue;
     }
-    if (f.data.length === 0) {
+    if (f.size === 0) {
       outcomes.push({ ok: false, name: safe.name, reason: 'empty file' });
       continue;
     }
     let info: { width: number; height: number; format: string };
     try {
       // A full decode (not just the header) catches truncated and corrupt files.
-      const meta = await sharp(f.data, { failOn: 'warning' }).metadata();
+      const meta = await openImage(f.spool, { failOn: 'warning' }).metadata();
       // Decoding to a small size still reads every byte, but keeps memory low for very large images.
-      await sharp(f.data, { failOn: 'warning' }).resize(256, 256, { fit: 'inside' }).raw().toBuffer();
+      await openImage(f.spool, { failOn: 'warning' }).resize(256, 256, { fit: 'inside' }).raw().toBuffer();
       info = { width: meta.width ?? 0, height: meta.height ?? 0, format: meta.format ?? 'unknown' };
     } catch (e) {
-      outcomes.push({ ok: false, name: safe.name, reason: `not a readable image: ${(e as Error).message}` });
+      const reason = isPixelLimitError(e)
+        ? `the image has more than ${MAX_INPUT_PIXELS} pixels (a decompression bomb or a huge scan); resize it first`
+        : `not a readable image: ${(e as Error).message}`;
+      outcomes.push({ ok: false, name: safe.name, reason });
       continue;
     }
     if (!dirReady) {
       await mkdir(dir, { recursive: true });
       dirReady = true;
     }
-    const written = await writeFileAtomic(dir, safe.name, f.data);
+    const written = await writeFileAtomic(dir, safe.name, await readFile(f.spool));
     outcomes.push({
       ok: true,
       name: basename(written),
       path: relative(root, written).split(sep).join('/'),
-      size: f.data.length,
+      size: f.size,
       ...info,
     });
   }
