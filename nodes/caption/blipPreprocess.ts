@@ -1,5 +1,5 @@
-import sharp from 'sharp';
 import { z } from 'zod';
+import { openImage } from '../image/openImage.ts';
 
 /** The fields of BLIP's `preprocessor_config.json` (BlipImageProcessor) that the pixels depend on. */
 export const BlipPreprocessorConfig = z.object({
@@ -27,7 +27,7 @@ export async function blipPixelValues(
 ): Promise<{ data: Float32Array; height: number; width: number }> {
   const height = typeof c.size === 'number' ? c.size : c.size.height;
   const width = typeof c.size === 'number' ? c.size : c.size.width;
-  const { data } = await sharp(input)
+  const { data } = await openImage(input)
     .rotate()
     .flatten({ background: '#ffffff' })
     .toColourspace('srgb')

@@ -1,4 +1,5 @@
 import sharp from 'sharp';
+import { openImage } from '../image/openImage.ts';
 
 /**
  * Preprocessing of the WD taggers, as SmilingWolf's reference code does it (wd-v1-4 / wd-v3 tagger space,
@@ -8,7 +9,7 @@ import sharp from 'sharp';
  */
 export async function wd14Input(input: Buffer | string, size: number): Promise<Float32Array> {
   const white = { r: 255, g: 255, b: 255 };
-  const { data: rgb, info } = await sharp(input)
+  const { data: rgb, info } = await openImage(input)
     .rotate()
     .flatten({ background: white })
     .toColourspace('srgb')

@@ -1,8 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
-import sharp from 'sharp';
+import type sharp from 'sharp';
 import { z } from 'zod';
 import { rootsFromServices } from '../../server/fs/roots.ts';
+import { isPixelLimitError, MAX_INPUT_PIXELS, openImage } from '../image/openImage.ts';
 import { makeThumbnail } from '../image/thumbnail.ts';
 import { defineNode } from '../sdk/defineNode.ts';
 import { ui } from '../sdk/ui.ts';
@@ -57,10 +58,16 @@ async function loadOne(
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
   let thumb: Buffer;
   try {
-    meta = await sharp(data).metadata();
+    meta = await openImage(data).metadata();
     if (!meta.width || !meta.height) return { ok: false, reason: 'not an image (no size)' };
     thumb = await makeThumbnail(data);
   } catch (e) {
+    if (isPixelLimitError(e)) {
+      return {
+        ok: false,
+        reason: `too large: more than ${MAX_INPUT_PIXELS} pixels (a decompression bomb?); resize it`,
+      };
+    }
     const msg = (e as Error).message.split('\n')[0] ?? 'unknown error';
     return { ok: false, reason: /unsupported image format/i.test(msg) ? 'not an image' : `corrupt (${msg})` };
   }

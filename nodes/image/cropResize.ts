@@ -5,6 +5,7 @@ import { ui } from '../sdk/ui.ts';
 import type { ImageItem } from '../sdk/values.ts';
 import { bucketKey, validateBucketConfig } from './buckets.ts';
 import { type CropSettings, planCrop } from './cropPlan.ts';
+import { openImage } from './openImage.ts';
 import { THUMBNAIL_SIZE } from './thumbnail.ts';
 
 const TITLE = 'Crop/Resize';
@@ -98,10 +99,10 @@ export async function processImage(
 > {
   const plan = planCrop({ width: item.width, height: item.height }, settingsOf(p));
   if (!plan.ok) return { error: plan.reason };
-  const meta = await sharp(data).metadata();
+  const meta = await openImage(data).metadata();
   const keepAlpha = p.alpha === 'mask' && meta.hasAlpha === true;
   // `rotate()` applies the EXIF orientation: Load Images records oriented sizes but stores the file's bytes.
-  let img = sharp(data).rotate();
+  let img = openImage(data).rotate();
   if (!keepAlpha) img = img.flatten({ background: p.background });
   let crop = plan.crop;
   if (p.crop === 'center') {

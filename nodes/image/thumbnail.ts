@@ -1,4 +1,4 @@
-import sharp from 'sharp';
+import { openImage } from './openImage.ts';
 
 export const THUMBNAIL_SIZE = 160;
 
@@ -7,7 +7,7 @@ export const THUMBNAIL_SIZE = 160;
  * allows), and sharp's default `failOn: 'warning'` makes a truncated or corrupt file throw here.
  */
 export async function makeThumbnail(input: Buffer | string, size = THUMBNAIL_SIZE): Promise<Buffer> {
-  return sharp(input)
+  return openImage(input)
     .rotate()
     .resize(size, size, { fit: 'inside', withoutEnlargement: true })
     .flatten({ background: '#ffffff' })

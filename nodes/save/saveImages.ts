@@ -1,9 +1,9 @@
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
-import sharp from 'sharp';
 import { z } from 'zod';
 import { rootsFromServices } from '../../server/fs/roots.ts';
 import { writeFileExclusive } from '../../server/fs/uniqueName.ts';
+import { openImage } from '../image/openImage.ts';
 import { formatA1111Parameters } from '../png/a1111.ts';
 import { withPngText } from '../png/textChunks.ts';
 import { defineNode } from '../sdk/defineNode.ts';
@@ -19,7 +19,7 @@ export const PARAMETERS_KEYWORD = 'parameters';
 async function toPng(data: Buffer, item: ImageItem): Promise<Buffer> {
   // PNG bytes are kept as they are (no re-encode); other formats are decoded with EXIF orientation applied.
   if (item.format === 'png' || data.subarray(1, 4).toString('latin1') === 'PNG') return data;
-  return sharp(data).rotate().png().toBuffer();
+  return openImage(data).rotate().png().toBuffer();
 }
 
 /** The text chunks embedded in each PNG: the workflow (when the run has one) and A1111-style parameters. */

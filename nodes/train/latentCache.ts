@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
-import sharp from 'sharp';
 import { type BucketConfig, type BucketSize, makeBuckets, selectBucket } from '../image/buckets.ts';
+import { openImage } from '../image/openImage.ts';
 import type { SamplingEngine } from '../sample/engine.ts';
 import type { NodeContext } from '../sdk/context.ts';
 import type { ImageItem } from '../sdk/values.ts';
@@ -64,8 +64,8 @@ export async function bucketPixels(
   plan: ReturnType<typeof bucketPlan>,
   flip: boolean,
 ): Promise<Buffer> {
-  let img = sharp(data).rotate();
-  const meta = await sharp(data).metadata();
+  let img = openImage(data).rotate();
+  const meta = await openImage(data).metadata();
   const shrinking = plan.resized.width * plan.resized.height < (meta.width ?? 0) * (meta.height ?? 0);
   img = img
     .resize(plan.resized.width, plan.resized.height, {
