@@ -98,10 +98,11 @@ describe('with a token, every HTTP route and the websocket require it', () => {
 
   it('lets every route through with the right token (header, query or cookie)', async () => {
     for (const [route, probe] of probes()) {
-      for (const auth of [
+      const auths: Record<string, string>[] = [
         { authorization: `Bearer ${TOKEN}` },
         { cookie: `loraflow_token=${encodeURIComponent(TOKEN)}` },
-      ]) {
+      ];
+      for (const auth of auths) {
         const r = await send(server.url, probe, auth);
         expect(r.status, `${route}: ${r.text.slice(0, 200)}`).not.toBe(401);
         expect(r.status, route).toBeLessThan(500);
@@ -150,7 +151,8 @@ describe('CORS stays closed and pages are locked down', () => {
 
   it('puts a strict Content-Security-Policy on every response, the editor page included', async () => {
     for (const [route, probe] of probes()) {
-      for (const auth of [{}, { authorization: `Bearer ${TOKEN}` }]) {
+      const auths: Record<string, string>[] = [{}, { authorization: `Bearer ${TOKEN}` }];
+      for (const auth of auths) {
         const r = await send(server.url, probe, auth);
         const csp = r.headers.get('content-security-policy') ?? '';
         expect(csp, route).toContain("default-src 'self'");
