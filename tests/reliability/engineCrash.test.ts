@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LoraflowServer } from '../../server/app.ts';
+import { SafetensorsReader } from '../../server/engine/safetensors.ts';
+import type { RunDetail } from '../../server/queue/runTypes.ts';
+import { sha256Hex } from '../../server/store/hash.ts';
+import { makeTempDir } from '../helpers/tempDir.ts';
+import { workflow } from '../helpers/workflowBuilder.ts';
+import { EventClient, getJson, postRun } from '../integration/serverHarness.ts';
+import {
+  engineCanMakeModels,
+  engineProcesses,
+  listFiles,
+  makeTrainingDataDir,
+  startEngineServer,
+  trainingWorkflow,
+} from './engineFixture.ts';
+
+const STEPS = 8;
+/** Half-written files: the engine's mkstemp temps (`x.tmp-AbC123`) and loraflow's sibling temps (`.x.1f2e.tmp`). */
+const TEMP_FILE = /\.tmp-[A-Za-z0-9]{6}$|\.tmp$/;
+
+describe.skipIf(!engineCanMakeModels())('engine killed with SIGKILL mid-training', () => {
+  const tmp = makeTempDir('loraflow-engine-crash-');
+  let server: LoraflowServer;
+  let ws: EventClient;
+
+  beforeAll(async () => {
+    await makeTrainingDataDir(tmp.dir);
+    server = await startEngineServer(tmp.dir);
+    ws = await EventClient.connect(server.url);
+  }, 60_000);
+  afterAll(async () => {
+    ws?.close();
+    await server?.close();
+    tmp.cleanup();
+  });
+
+  it('fails the node clearly, keeps the server up, and a re-run resumes from the last save', async () => {
+    // Any step after the first save (step 2) and before the end; the assertions hold for each of them.
+    const killAt = 3 + Math.floor(Math.random() * (STEPS - 5));
+    console.info(`engine crash test: SIGKILL at training step ${killAt} of ${STEPS}`);
+    const doc = trainingWorkflow({ steps: STEPS });
+
+    const first = (await postRun(server.url, doc)).body.runId!;
+    await ws.waitFor(
+      (m) =>
+        m.type === 'node.progress' &&
+        m.runId === first &&
+        m.nodeId === 'train' &&
+        m.text === 'training' &&
+        m.value >= killAt,
+      60_000,
+    );
+    const engines = engineProcesses();
+    expect(engines).toHaveLength(1);
+    process.kill(engines[0]!, 'SIGKILL');
+
+    const end = await ws.runEnd(first);
+    expect(end.type).toBe('run.failed');
+    const failed = await getJson<RunDetail>(server.url, `/api/runs/${first}`);
+    const train = failed.nodes.find((n) => n.nodeId === 'train')!;
+    expect(train.status).toBe('failed');
+    expect(train.error?.message).toMatch(/^LoRA Train: the engine crashed \(killed by signal SIGKILL\)/);
+    expect(train.error?.message).toContain('run the workflow again to resume from the last saved state');
+    expect(failed.nodes.find((n) => n.nodeId === 'save')?.status).toBe('skipped');
+    // Nothing was published under a final name.
+    expect(listFiles(join(tmp.dir, 'outputs'))).toEqual([]);
+
+    // The server is still up and runs other work.
+    expect((await fetch(`${server.url}/api/system`)).status).toBe(200);
+    const quick = workflow()
+      .node('n', 'test/basic/number', { value: 7 })
+      .node('o', 'test/basic/sink')
+      .link('n.value', 'o.value')
+      .build();
+    const other = (await postRun(server.url, quick)).body.runId!;
+    expect((await ws.runEnd(other)).type).toBe('run.finished');
+
+    // Running the same workflow again resumes from the last saved state (saved every 2 steps).
+    const again = (await postRun(server.url, doc)).body.runId!;
+    expect((await ws.runEnd(again)).type).toBe('run.finished');
+    const done = await getJson<RunDetail>(server.url, `/api/runs/${again}`);
+    const trained = done.nodes.find((n) => n.nodeId === 'train')!;
+    const resumed = (trained.display as { resumedFromStep: number }).resumedFromStep;
+    expect(resumed).toBeGreaterThanOrEqual(2);
+    expect(resumed).toBeLessThan(STEPS);
+    expect(resumed % 2).toBe(0);
+    expect(trained.logs.some((l) => l.message.startsWith(`resumed at step ${resumed}`))).toBe(true);
+    expect(engineProcesses()).toHaveLength(1);
+
+    // The LoRA is whole: it parses, and it records all the steps.
+    const saved = listFiles(join(tmp.dir, 'outputs'));
+    expect(saved).toEqual([join('loras', 'crash-lora.safetensors')]);
+    const lora = SafetensorsReader.open(join(tmp.dir, 'outputs', saved[0]!));
+    expect(lora.metadata.ss_steps).toBe(String(STEPS));
+    expect(lora.tensors.length).toBeGreaterThan(0);
+
+    // No half-written file anywhere in the data dir, and every stored artifact matches its hash.
+    expect(listFiles(tmp.dir).filter((f) => TEMP_FILE.test(f))).toEqual([]);
+    const blobs = server.store.list();
+    expect(blobs.length).toBeGreaterThan(0);
+    for (const { hash } of blobs) expect(sha256Hex(readFileSync(server.store.pathOf(hash)))).toBe(hash);
+  }, 120_000);
+});

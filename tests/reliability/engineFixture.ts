@@ -1,0 +1,127 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { createBuiltinRegistry } from '../../nodes/index.ts';
+import { type LoraflowServer, startServer } from '../../server/app.ts';
+import { loadConfig } from '../../server/config/config.ts';
+import { defaultEngineBinary } from '../../server/engine/engineClient.ts';
+import { testNodes } from '../helpers/testNodes.ts';
+import { workflow } from '../helpers/workflowBuilder.ts';
+
+export const ENGINE_BIN = defaultEngineBinary();
+
+/** Whether the engine binary is built with `make-model` (the tiny model the engine tests train on). */
+export function engineCanMakeModels(): boolean {
+  if (!existsSync(ENGINE_BIN)) return false;
+  const usage = spawnSync(ENGINE_BIN, [], { encoding: 'utf8' });
+  return `${usage.stdout}${usage.stderr}`.includes('make-model');
+}
+
+/**
+ * A data dir for the real server and engine: `models/tiny.safetensors` (a tiny SD1 checkpoint in the ldm
+ * layout) and `datasets/set/2_sks/` with `n` captioned 64x64 PNGs.
+ */
+export async function makeTrainingDataDir(dataDir: string, n = 2): Promise<void> {
+  mkdirSync(join(dataDir, 'models'), { recursive: true });
+  execFileSync(ENGINE_BIN, [
+    'make-model',
+    '--arch',
+    'sd1',
+    '--size',
+    'tiny',
+    '--layout',
+    'ldm',
+    '--seed',
+    '1',
+    '--out',
+    join(dataDir, 'models', 'tiny.safetensors'),
+  ]);
+  const folder = join(dataDir, 'datasets', 'set', '2_sks');
+  mkdirSync(folder, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const raw = Buffer.alloc(64 * 64 * 3);
+    for (let p = 0; p < 64 * 64; p++) {
+      raw[p * 3] = (p * (i + 3)) & 255;
+      raw[p * 3 + 1] = (p >> 6) * 4 + i * 40;
+      raw[p * 3 + 2] = (p * 7) & 255;
+    }
+    await sharp(raw, { raw: { width: 64, height: 64, channels: 3 } })
+      .png()
+      .toFile(join(folder, `img${i}.png`));
+    writeFileSync(join(folder, `img${i}.txt`), `sks, pattern ${i}`);
+  }
+}
+
+/** The real server with the built-in nodes (and the test nodes) and the real engine, over `dataDir`. */
+export function startEngineServer(dataDir: string): Promise<LoraflowServer> {
+  const config = loadConfig({
+    cwd: dataDir,
+    env: { LORAFLOW_ENGINE_BIN: ENGINE_BIN },
+    overrides: { dataDir, port: 0, host: '127.0.0.1' },
+  });
+  return startServer({
+    config,
+    registry: createBuiltinRegistry().registerAll(testNodes),
+    clientDist: null,
+  });
+}
+
+/** Load Checkpoint + Load Images → LoRA Train → Save LoRA, saving the training state every 2 steps. */
+export function trainingWorkflow(o: { steps: number; name?: string }) {
+  return workflow()
+    .node('ckpt', 'loraflow/model/load-checkpoint', { file: 'tiny.safetensors' })
+    .node('imgs', 'loraflow/dataset/load-images', { folder: 'set' })
+    .node('train', 'loraflow/train/lora', {
+      output_name: o.name ?? 'crash-lora',
+      network_dim: 4,
+      network_alpha: 4,
+      learning_rate: 1e-3,
+      max_train_epochs: 0,
+      max_train_steps: o.steps,
+      train_batch_size: 1,
+      save_every_n_steps: 2,
+      save_precision: 'fp32',
+      network_train_unet_only: true,
+    })
+    .node('save', 'loraflow/save/lora', { folder: 'loras' })
+    .link('ckpt.model', 'train.model')
+    .link('imgs.images', 'train.images')
+    .link('train.lora', 'save.lora')
+    .build('training');
+}
+
+/** Live child processes of `ppid` (Linux /proc), with their command names. */
+export function childProcesses(ppid = process.pid): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse from the last ')'.
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' ');
+    if (Number(fields[1]) !== ppid || fields[0] === 'Z') continue;
+    out.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, close) });
+  }
+  return out;
+}
+
+/** Engine processes started by this process. */
+export function engineProcesses(): number[] {
+  return childProcesses()
+    .filter((c) => c.comm === 'loraflow-engine')
+    .map((c) => c.pid);
+}
+
+/** Every file under `dir` (relative paths), recursively. */
+export function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name).slice(dir.length + 1));
+}
