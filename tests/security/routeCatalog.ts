@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { request, type Server } from 'node:http';
 import fc from 'fast-check';
 
 /** One HTTP request a test sends: path with query, method, headers and body. */
@@ -281,24 +281,52 @@ function multipartProbe(): { headers: Record<string, string>; body: Buffer } {
   };
 }
 
-/** Sends a probe; the body comes back parsed when it is JSON. */
-export async function send(
+/**
+ * Sends a probe over node:http, so the path reaches the server exactly as written (fetch would normalise
+ * `..` segments away); the body comes back parsed when it is JSON.
+ */
+export function send(
   base: string,
   p: Probe,
   extraHeaders: Record<string, string> = {},
 ): Promise<{ status: number; json: unknown; text: string; headers: Headers }> {
-  const res = await fetch(`${base}${p.path}`, {
-    method: p.method,
-    headers: { ...p.headers, ...extraHeaders },
-    ...(p.body !== undefined ? { body: typeof p.body === 'string' ? p.body : new Uint8Array(p.body) } : {}),
-    redirect: 'manual',
+  const url = new URL(base);
+  const body =
+    p.body === undefined ? undefined : typeof p.body === 'string' ? Buffer.from(p.body) : Buffer.from(p.body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method: p.method,
+        path: p.path,
+        headers: {
+          ...p.headers,
+          ...extraHeaders,
+          ...(body ? { 'content-length': String(body.length) } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+          }
+          resolve({ status: res.statusCode ?? 0, json, text, headers });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, json, text, headers: res.headers };
 }
