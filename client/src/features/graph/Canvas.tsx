@@ -1,6 +1,4 @@
 import {
-  Background,
-  BackgroundVariant,
   Controls,
   type FinalConnectionState,
   type IsValidConnection,
@@ -9,17 +7,26 @@ import {
   ReactFlow,
   useReactFlow,
 } from '@xyflow/react';
-import { type DragEvent, type MouseEvent as ReactMouseEvent, useCallback, useEffect, useMemo } from 'react';
+import {
+  type DragEvent,
+  type MouseEvent as ReactMouseEvent,
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+} from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { FALLBACK_SOCKET_COLOR } from '../../api/nodeDefs.ts';
 import { renderStats } from '../../app/renderStats.ts';
 import { useUi } from '../../app/uiStore.ts';
+import { DotGrid } from './DotGrid.tsx';
+import { estimatedFit, FIT_OPTIONS } from './estimatedFit.ts';
 import { GroupNode } from './GroupNode.tsx';
 import { graphStore, useGraph } from './graphInstance.ts';
 import { useNodeDefs } from './nodeDefsStore.ts';
 import { PALETTE_MIME } from './Palette.tsx';
 import { inputsOf, outputsOf } from './sockets.ts';
-import { type FlowNode, isWorkflowNode } from './types.ts';
+import { type FlowEdge, type FlowNode, isWorkflowNode } from './types.ts';
 import { validateConnection } from './validateConnection.ts';
 import { WorkflowNode } from './WorkflowNode.tsx';
 
@@ -27,6 +34,8 @@ import { WorkflowNode } from './WorkflowNode.tsx';
 const nodeTypes: NodeTypes = { workflow: WorkflowNode, group: GroupNode };
 
 const BIG_GRAPH = 120;
+const NO_NODES: FlowNode[] = [];
+const NO_EDGES: FlowEdge[] = [];
 
 function pointerOf(event: MouseEvent | TouchEvent): { x: number; y: number } {
   if ('changedTouches' in event && event.changedTouches[0]) {
@@ -49,11 +58,19 @@ export function Canvas({ onDropFiles }: Props) {
     })),
   );
   const defs = useNodeDefs((s) => s.defs);
-  const { screenToFlowPosition, fitView } = useReactFlow<FlowNode>();
+  // Until the definitions arrive every node would render as an unknown-type placeholder, only to be
+  // replaced (and measured again) a moment later: the canvas waits for them instead.
+  const defsSettled = useNodeDefs((s) => s.status === 'ready' || s.status === 'error');
+  const { screenToFlowPosition, fitView, setViewport } = useReactFlow<FlowNode>();
+  const canvasRef = useRef<HTMLDivElement>(null);
   const fitRequest = useUi((s) => s.fitRequest);
   useEffect(() => {
-    if (fitRequest > 0) void fitView({ padding: 0.15, maxZoom: 1, duration: 0 });
-  }, [fitRequest, fitView]);
+    if (fitRequest === 0 || !defsSettled) return;
+    const pane = canvasRef.current;
+    const estimate = pane && estimatedFit(graphStore.getState().nodes, pane.clientWidth, pane.clientHeight);
+    if (estimate) void setViewport(estimate);
+    void fitView({ ...FIT_OPTIONS, duration: 0 });
+  }, [fitRequest, defsSettled, fitView, setViewport]);
 
   const styledEdges = useMemo(() => {
     const byId = new Map(nodes.map((n) => [n.id, n]));
@@ -146,14 +163,15 @@ export function Canvas({ onDropFiles }: Props) {
     // biome-ignore lint/a11y/noStaticElementInteractions: a drop zone for palette nodes and workflow files
     <div
       className="canvas"
+      ref={canvasRef}
       onDragOver={onDragOver}
       onDrop={onDrop}
       onDoubleClick={onDoubleClick}
       data-testid="canvas"
     >
       <ReactFlow<FlowNode>
-        nodes={nodes}
-        edges={styledEdges}
+        nodes={defsSettled ? nodes : NO_NODES}
+        edges={defsSettled ? styledEdges : NO_EDGES}
         nodeTypes={nodeTypes}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
@@ -173,7 +191,7 @@ export function Canvas({ onDropFiles }: Props) {
         colorMode="dark"
         aria-label="Workflow canvas"
       >
-        <Background variant={BackgroundVariant.Dots} gap={20} size={1} />
+        <DotGrid />
         <MiniMap
           pannable
           zoomable

@@ -40,7 +40,7 @@ export const WorkflowNode = memo(function WorkflowNode({ id, data, selected }: N
   );
   return (
     <article
-      className={`wf-node${selected ? ' selected' : ''}${data.bypass ? ' bypassed' : ''}${problems?.length ? ' has-problems' : ''}`}
+      className={`wf-node${far ? ' far' : ''}${selected ? ' selected' : ''}${data.bypass ? ' bypassed' : ''}${problems?.length ? ' has-problems' : ''}`}
       data-node-type={data.type}
       data-testid={`node-${id}`}
       aria-label={`${title} node`}
