@@ -144,10 +144,10 @@ class RunExecution {
       if (carried) this.produced.set(id, carried.produced);
       this.waitingOn.set(id, plan.nodes.get(id)!.upstream.size);
     }
-    // Carried nodes release their dependents (in order, so a node waiting only on them becomes ready once).
+    // Carried nodes release their dependents: complete() readies a node once its last input is released.
     for (const id of plan.order) {
       if (finished.has(id)) this.complete(id);
-      else if (this.waitingOn.get(id) === 0) this.ready.push(id);
+      else if (plan.nodes.get(id)!.upstream.size === 0) this.ready.push(id);
     }
   }
 

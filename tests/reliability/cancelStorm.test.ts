@@ -8,9 +8,9 @@ import {
   engineCanMakeModels,
   engineProcesses,
   makeTrainingDataDir,
-  startEngineServer,
+  startRealServer,
   trainingWorkflow,
-} from './engineFixture.ts';
+} from './fixture.ts';
 
 const STORM = 50;
 
@@ -21,7 +21,7 @@ describe.skipIf(!engineCanMakeModels())('cancel storm on the real engine', () =>
 
   beforeAll(async () => {
     await makeTrainingDataDir(tmp.dir);
-    server = await startEngineServer(tmp.dir);
+    server = await startRealServer(tmp.dir);
     ws = await EventClient.connect(server.url);
   }, 60_000);
   afterAll(async () => {

@@ -13,9 +13,9 @@ import {
   engineProcesses,
   listFiles,
   makeTrainingDataDir,
-  startEngineServer,
+  startRealServer,
   trainingWorkflow,
-} from './engineFixture.ts';
+} from './fixture.ts';
 
 const STEPS = 8;
 /** Half-written files: the engine's mkstemp temps (`x.tmp-AbC123`) and loraflow's sibling temps (`.x.1f2e.tmp`). */
@@ -28,7 +28,7 @@ describe.skipIf(!engineCanMakeModels())('engine killed with SIGKILL mid-training
 
   beforeAll(async () => {
     await makeTrainingDataDir(tmp.dir);
-    server = await startEngineServer(tmp.dir);
+    server = await startRealServer(tmp.dir);
     ws = await EventClient.connect(server.url);
   }, 60_000);
   afterAll(async () => {

@@ -1,11 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import sharp from 'sharp';
 import { createBuiltinRegistry } from '../../nodes/index.ts';
 import { type LoraflowServer, startServer } from '../../server/app.ts';
 import { loadConfig } from '../../server/config/config.ts';
 import { defaultEngineBinary } from '../../server/engine/engineClient.ts';
+import { sha256Hex } from '../../server/store/hash.ts';
 import { testNodes } from '../helpers/testNodes.ts';
 import { workflow } from '../helpers/workflowBuilder.ts';
 
@@ -23,6 +24,7 @@ export function engineCanMakeModels(): boolean {
  * layout) and `datasets/set/2_sks/` with `n` captioned 64x64 PNGs.
  */
 export async function makeTrainingDataDir(dataDir: string, n = 2): Promise<void> {
+  await makeDataset(dataDir, n);
   mkdirSync(join(dataDir, 'models'), { recursive: true });
   execFileSync(ENGINE_BIN, [
     'make-model',
@@ -37,6 +39,10 @@ export async function makeTrainingDataDir(dataDir: string, n = 2): Promise<void>
     '--out',
     join(dataDir, 'models', 'tiny.safetensors'),
   ]);
+}
+
+/** `datasets/set/2_sks/` in `dataDir` with `n` captioned 64x64 PNGs (Load Images folder `set`). */
+export async function makeDataset(dataDir: string, n = 2): Promise<void> {
   const folder = join(dataDir, 'datasets', 'set', '2_sks');
   mkdirSync(folder, { recursive: true });
   for (let i = 0; i < n; i++) {
@@ -53,8 +59,8 @@ export async function makeTrainingDataDir(dataDir: string, n = 2): Promise<void>
   }
 }
 
-/** The real server with the built-in nodes (and the test nodes) and the real engine, over `dataDir`. */
-export function startEngineServer(dataDir: string): Promise<LoraflowServer> {
+/** The real server over `dataDir` with the built-in nodes, the test nodes and (unless `engine: false`) the engine. */
+export function startRealServer(dataDir: string, o: { engine?: false } = {}): Promise<LoraflowServer> {
   const config = loadConfig({
     cwd: dataDir,
     env: { LORAFLOW_ENGINE_BIN: ENGINE_BIN },
@@ -64,6 +70,7 @@ export function startEngineServer(dataDir: string): Promise<LoraflowServer> {
     config,
     registry: createBuiltinRegistry().registerAll(testNodes),
     clientDist: null,
+    ...o,
   });
 }
 
@@ -124,4 +131,34 @@ export function listFiles(dir: string): string[] {
   return (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
     .filter((d) => d.isFile())
     .map((d) => join(d.parentPath, d.name).slice(dir.length + 1));
+}
+
+/**
+ * What is wrong between the artifact store's files and its index: rows without a whole blob, blobs without a
+ * row, temp files left over, cache entries referencing an absent artifact. Empty when consistent.
+ */
+export function storeProblems(server: LoraflowServer): string[] {
+  const { store, db } = server;
+  const problems: string[] = [];
+  const rows = new Map(store.list().map((r) => [r.hash, r.size]));
+  for (const [hash, size] of rows) {
+    const path = store.pathOf(hash);
+    if (!existsSync(path)) problems.push(`row without blob: ${hash}`);
+    else if (sha256Hex(readFileSync(path)) !== hash || readFileSync(path).length !== size)
+      problems.push(`blob does not match its row: ${hash}`);
+  }
+  for (const rel of listFiles(store.root)) {
+    const hash = rel.split(sep).join('');
+    if (!rows.has(hash)) problems.push(`blob without row: ${rel}`);
+  }
+  for (const rel of listFiles(store.tmpDir)) problems.push(`left in tmp: ${rel}`);
+  const refRows = db.sqlite
+    .prepare(
+      "SELECT 'cache ' || key AS owner, refs FROM cache_entries UNION ALL SELECT 'item ' || key, refs FROM item_cache",
+    )
+    .all() as { owner: string; refs: string }[];
+  for (const { owner, refs } of refRows)
+    for (const h of JSON.parse(refs) as string[])
+      if (!rows.has(h)) problems.push(`${owner} references missing artifact ${h}`);
+  return problems;
 }
