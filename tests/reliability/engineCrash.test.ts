@@ -65,8 +65,14 @@ describe.skipIf(!engineCanMakeModels())('engine killed with SIGKILL mid-training
     expect(train.error?.message).toMatch(/^LoRA Train: the engine crashed \(killed by signal SIGKILL\)/);
     expect(train.error?.message).toContain('run the workflow again to resume from the last saved state');
     expect(failed.nodes.find((n) => n.nodeId === 'save')?.status).toBe('skipped');
-    // Nothing was published under a final name.
+    // Nothing was published under a final name, and every file the engine had finished is whole.
     expect(listFiles(join(tmp.dir, 'outputs'))).toEqual([]);
+    const finals = listFiles(join(tmp.dir, 'training')).filter((f) => f.endsWith('.safetensors'));
+    expect(finals.some((f) => f.endsWith('state.safetensors'))).toBe(true);
+    for (const f of finals)
+      expect(SafetensorsReader.open(join(tmp.dir, 'training', f)).tensors.length).toBeGreaterThan(0);
+    for (const { hash } of server.store.list())
+      expect(sha256Hex(readFileSync(server.store.pathOf(hash)))).toBe(hash);
 
     // The server is still up and runs other work.
     expect((await fetch(`${server.url}/api/system`)).status).toBe(200);
