@@ -3,11 +3,12 @@
  * Crop/Resize to 512² buckets, against a bare sharp loop doing the same decode/resize/crop/PNG encode with the
  * same concurrency. Prints images/s, the ratio (target >= 0.85) and the cached re-run time (target < 1 s).
  * The ratio is given on wall time and on process CPU time; on a shared machine the CPU ratio is the steadier.
+ * Each round prints the machine's load average next to its figures (other processes slow both sides).
  * Generated images stay in the OS temp dir between runs (delete `loraflow-bench-dataset` there to regenerate).
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { loadImages } from '../nodes/dataset/loadImages.ts';
@@ -68,6 +69,8 @@ function cpuSeconds(): number {
 
 type Timing = { seconds: number; cpu: number };
 
+const loadAverage = () => `load ${loadavg()[0]!.toFixed(2)}`;
+
 async function bareLoop(files: string[]): Promise<Timing> {
   const t0 = performance.now();
   const c0 = cpuSeconds();
@@ -98,13 +101,16 @@ async function bareLoop(files: string[]): Promise<Timing> {
   return { seconds: (performance.now() - t0) / 1000, cpu: cpuSeconds() - c0 };
 }
 
-async function pipeline(dataDir: string): Promise<Timing & { count: number; histogram: unknown }> {
+async function pipeline(
+  dataDir: string,
+): Promise<Timing & { loadSeconds: number; count: number; histogram: unknown }> {
   const roots = createRoots({ dataset: [join(base, 'datasets')], model: [base], output: join(base, 'out') });
   const load = createNodeTestContext({ dataDir, services: { roots }, nodeType: loadImages.type });
   const crop = createNodeTestContext({ dataDir, services: { roots }, nodeType: cropResize.type });
   const t0 = performance.now();
   const c0 = cpuSeconds();
   const loaded = await runNodeForTest(loadImages, load, {}, { folder: `10_bench ${COUNT}` });
+  const loadSeconds = (performance.now() - t0) / 1000;
   const cropped = await runNodeForTest(
     cropResize,
     crop,
@@ -118,6 +124,7 @@ async function pipeline(dataDir: string): Promise<Timing & { count: number; hist
   return {
     seconds,
     cpu,
+    loadSeconds,
     count: (cropped.outputs.images as ImagesValue).items.length,
     histogram: cropped.display?.histogram,
   };
@@ -131,7 +138,7 @@ async function main(): Promise<void> {
     .sort()
     .map((f) => join(folder, f));
   console.log(
-    `sharp threads: ${sharp.concurrency()}, libuv pool: ${process.env.UV_THREADPOOL_SIZE ?? 4}, item concurrency ${CONCURRENCY}`,
+    `${cpus().length} CPUs, ${loadAverage()}; sharp threads: ${sharp.concurrency()}, libuv pool: ${process.env.UV_THREADPOOL_SIZE ?? 4}, item concurrency ${CONCURRENCY}`,
   );
 
   // Warm-up (loads codecs), then bare sharp vs the node pipeline on a fresh data dir.
@@ -155,7 +162,8 @@ async function main(): Promise<void> {
     if (!cached || again.seconds < cached.seconds) cached = again;
     console.log(
       `round ${round + 1}: bare ${b.seconds.toFixed(2)} s (cpu ${b.cpu.toFixed(2)} s), ` +
-        `pipeline ${c.seconds.toFixed(2)} s (cpu ${c.cpu.toFixed(2)} s), cached ${again.seconds.toFixed(3)} s`,
+        `pipeline ${c.seconds.toFixed(2)} s (Load ${c.loadSeconds.toFixed(2)} + Crop/Resize ${(c.seconds - c.loadSeconds).toFixed(2)}; cpu ${c.cpu.toFixed(2)} s), ` +
+        `cached ${again.seconds.toFixed(3)} s; ratio ${(b.seconds / c.seconds).toFixed(3)}; ${loadAverage()}`,
     );
   }
   if (!bare || !cold || !cached) throw new Error('no rounds ran');
@@ -176,7 +184,7 @@ async function main(): Promise<void> {
   console.log(
     `cached re-run:            ${cached.seconds.toFixed(3)} s, cpu ${cached.cpu.toFixed(3)} s  (target < 1 s) ${cached.seconds < 1 ? 'OK' : 'ABOVE TARGET'}`,
   );
-  console.log(`buckets: ${JSON.stringify(cold.histogram)}`);
+  console.log(`buckets: ${JSON.stringify(cold.histogram)}; ${loadAverage()}`);
 }
 
 await main();

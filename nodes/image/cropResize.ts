@@ -6,7 +6,6 @@ import type { ImageItem } from '../sdk/values.ts';
 import { bucketKey, validateBucketConfig } from './buckets.ts';
 import { type CropSettings, planCrop } from './cropPlan.ts';
 import { openImage } from './openImage.ts';
-import { THUMBNAIL_SIZE } from './thumbnail.ts';
 
 const TITLE = 'Crop/Resize';
 
@@ -56,7 +55,6 @@ type Processed =
   | {
       ok: true;
       hash: string;
-      thumb: string;
       width: number;
       height: number;
       crop: { left: number; top: number };
@@ -80,7 +78,11 @@ function settingsOf(p: Params): CropSettings {
   };
 }
 
-/** Resizes and crops one image; the geometry comes from `planCrop`, the pixels from sharp. */
+/**
+ * Resizes and crops one image in one sharp pipeline (decode, orient, resize, crop, PNG encode); the geometry
+ * comes from `planCrop`. Previews are made on request by the server (`/api/artifacts/:hash/thumbnail`), so
+ * none is encoded here.
+ */
 export async function processImage(
   data: Buffer | string,
   item: Pick<ImageItem, 'width' | 'height'>,
@@ -88,7 +90,6 @@ export async function processImage(
 ): Promise<
   | {
       png: Buffer;
-      thumb: Buffer;
       width: number;
       height: number;
       crop: { left: number; top: number };
@@ -99,8 +100,8 @@ export async function processImage(
 > {
   const plan = planCrop({ width: item.width, height: item.height }, settingsOf(p));
   if (!plan.ok) return { error: plan.reason };
-  const meta = await openImage(data).metadata();
-  const keepAlpha = p.alpha === 'mask' && meta.hasAlpha === true;
+  // Only the alpha mask mode needs to know about alpha up front; flatten() leaves opaque images alone.
+  const keepAlpha = p.alpha === 'mask' && (await openImage(data).metadata()).hasAlpha === true;
   // `rotate()` applies the EXIF orientation: Load Images records oriented sizes but stores the file's bytes.
   let img = openImage(data).rotate();
   if (!keepAlpha) img = img.flatten({ background: p.background });
@@ -119,22 +120,14 @@ export async function processImage(
       position: p.crop === 'attention' ? sharp.strategy.attention : sharp.strategy.entropy,
     });
   }
-  const { data: raw, info } = await img.raw().toBuffer({ resolveWithObject: true });
+  const { data: png, info } = await img
+    .png({ compressionLevel: p.pngCompression })
+    .toBuffer({ resolveWithObject: true });
   if (info.cropOffsetLeft !== undefined || info.cropOffsetTop !== undefined) {
     crop = { left: Math.abs(info.cropOffsetLeft ?? 0), top: Math.abs(info.cropOffsetTop ?? 0) };
   }
-  const rawOpts = { raw: { width: info.width, height: info.height, channels: info.channels } };
-  const [png, thumb] = await Promise.all([
-    sharp(raw, rawOpts).png({ compressionLevel: p.pngCompression }).toBuffer(),
-    sharp(raw, rawOpts)
-      .resize(THUMBNAIL_SIZE, THUMBNAIL_SIZE, { fit: 'inside', withoutEnlargement: true })
-      .flatten({ background: p.background })
-      .jpeg({ quality: 75 })
-      .toBuffer(),
-  ]);
   return {
     png,
-    thumb,
     width: info.width,
     height: info.height,
     crop,
@@ -171,21 +164,20 @@ export const cropResize = defineNode({
       key: (it) => `${it.hash}:${it.width}x${it.height}`,
       salt: p,
       run: async (it): Promise<Processed> => {
-        // Read by sharp straight from the store's file (no copy through JS), after a hash check: a missing or
-        // corrupt blob fails the node (and is recomputed upstream) instead of being dropped or used.
-        const path = await ctx.store.verifiedPath(it.hash);
+        // One read of the blob, hash-checked as it is read (a missing or corrupt blob fails the node and is
+        // recomputed upstream instead of being dropped or used); sharp decodes those same bytes.
+        const data = await ctx.store.get(it.hash);
         let out: Awaited<ReturnType<typeof processImage>>;
         try {
-          out = await processImage(path, it, p);
+          out = await processImage(data, it, p);
         } catch (e) {
           return { ok: false, reason: `could not be processed (${(e as Error).message.split('\n')[0]})` };
         }
         if ('error' in out) return { ok: false, reason: out.error };
         // Outside the try: a failed write (disk full) is the node's failure, not a bad image to skip.
         const hash = await ctx.store.put(out.png, { contentType: 'image/png' });
-        const thumb = await ctx.store.put(out.thumb, { contentType: 'image/jpeg' });
         const { width, height, crop, upscaled, alpha } = out;
-        return { ok: true, hash, thumb, width, height, crop, upscaled, alpha };
+        return { ok: true, hash, width, height, crop, upscaled, alpha };
       },
       onItem: (done, total) => ctx.progress(done, total, `resizing ${done}/${total}`),
     });
@@ -194,7 +186,7 @@ export const cropResize = defineNode({
     const histogram: Record<string, number> = {};
     const upscaled: string[] = [];
     const dropped: string[] = [];
-    const thumbs: { hash: string; itemHash: string; caption: string; label: string }[] = [];
+    const previews: { hash: string; caption: string; label: string }[] = [];
     for (const [i, it] of items.entries()) {
       const r = results[i]!;
       const name = it.source ?? it.hash.slice(0, 12);
@@ -217,7 +209,7 @@ export const cropResize = defineNode({
       if (r.alpha) next.hasAlphaMask = true;
       else delete next.hasAlphaMask;
       out.push(next);
-      thumbs.push({ hash: r.thumb, itemHash: r.hash, caption: it.caption, label: `${name} → ${key}` });
+      previews.push({ hash: r.hash, caption: it.caption, label: `${name} → ${key}` });
     }
     if (upscaled.length > 0 && p.upscale === 'warn') {
       ctx.log.warn(
@@ -245,7 +237,7 @@ export const cropResize = defineNode({
         upscaledCount: upscaled.length,
         upscaled,
         dropped,
-        images: thumbs,
+        images: previews,
       },
     };
   },

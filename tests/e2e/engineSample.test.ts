@@ -170,10 +170,10 @@ describe.skipIf(!haveEngine)('editor end to end with the real engine', () => {
     expect(states[load]?.at(-1)).toBe('done');
     expect(states[load]?.every((s) => ['queued', 'running', 'done'].includes(s))).toBe(true);
 
-    // The sample's PNG is shown on the node, served from the artifact store.
+    // The sample's PNG is shown on the node as a thumbnail the server makes from the stored artifact.
     const img = nodeLocator(page, sample).locator('.thumb img');
     await expect.poll(() => img.count(), { timeout: 15_000 }).toBe(1);
-    expect(await img.getAttribute('src')).toMatch(/^\/api\/artifacts\/[0-9a-f]{64}$/);
+    expect(await img.getAttribute('src')).toMatch(/^\/api\/artifacts\/[0-9a-f]{64}\/thumbnail$/);
     await img.scrollIntoViewIfNeeded();
     await expect
       .poll(() => img.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0)), {

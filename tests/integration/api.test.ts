@@ -69,6 +69,35 @@ describe('API', () => {
     }
   });
 
+  it('serves thumbnails of image artifacts, made on first request', async () => {
+    const sharp = (await import('sharp')).default;
+    const big = await sharp({ create: { width: 600, height: 300, channels: 3, background: '#3366cc' } })
+      .png()
+      .toBuffer();
+    const hash = await server.store.put(big);
+    const res = await fetch(`${server.url}/api/artifacts/${hash}/thumbnail`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+    const etag = res.headers.get('etag')!;
+    expect(etag).toMatch(new RegExp(`^"${hash}\\.[0-9a-f]{64}"$`));
+    expect(await sharp(Buffer.from(await res.arrayBuffer())).metadata()).toMatchObject({
+      width: 160,
+      height: 80,
+    });
+    const again = await fetch(`${server.url}/api/artifacts/${hash}/thumbnail`, {
+      headers: { 'if-none-match': etag },
+    });
+    expect(again.status).toBe(304);
+
+    const text = await server.store.put(new TextEncoder().encode('plain text'));
+    const refused = await fetch(`${server.url}/api/artifacts/${text}/thumbnail`);
+    expect(refused.status).toBe(415);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('not_an_image');
+    expect((await fetch(`${server.url}/api/artifacts/${'0'.repeat(64)}/thumbnail`)).status).toBe(404);
+    expect((await fetch(`${server.url}/api/artifacts/abc/thumbnail`)).status).toBe(400);
+  });
+
   it('reports system information without an engine', async () => {
     const info = await getJson<{
       versions: { loraflow: string; node: string };

@@ -187,6 +187,12 @@ export function routeSpecs(validWorkflow: unknown): Record<string, RouteSpec> {
         .oneof(segment, fc.stringMatching(/^[0-9a-fA-F]{60,68}$/))
         .map((s) => get(`/api/artifacts/${s}`)),
     },
+    'GET /api/artifacts/:hash/thumbnail': {
+      sample: get(`/api/artifacts/${'0'.repeat(64)}/thumbnail`),
+      fuzz: fc
+        .oneof(segment, fc.stringMatching(/^[0-9a-fA-F]{60,68}$/))
+        .map((s) => get(`/api/artifacts/${s}/thumbnail`)),
+    },
     'GET /api/workflows': {
       sample: get('/api/workflows'),
       fuzz: hostileQuery.map((q) => get(`/api/workflows${q}`)),

@@ -5,7 +5,7 @@ import { useUi } from '../../app/uiStore.ts';
 import { graphStore, useGraph } from '../graph/graphInstance.ts';
 import { useNodeDefs } from '../graph/nodeDefsStore.ts';
 import { useExecution } from '../run/executionStore.ts';
-import { artifactUrl, extractPreviews, type PreviewImage } from '../run/previews.ts';
+import { extractPreviews, type PreviewImage, previewSrc } from '../run/previews.ts';
 import {
   captionEditDefs,
   findCaptionEditNode,
@@ -94,11 +94,7 @@ export function DatasetView({ nodeId }: { nodeId: string }) {
           <div className="dataset-grid">
             {shown.map((img) => (
               <figure key={img.hash} className="ds-item">
-                <img
-                  src={artifactUrl(img.hash)}
-                  alt={captionOf(img) || 'image without caption'}
-                  loading="lazy"
-                />
+                <img src={previewSrc(img)} alt={captionOf(img) || 'image without caption'} loading="lazy" />
                 <textarea
                   aria-label={`Caption of ${img.label ?? img.hash.slice(0, 8)}`}
                   readOnly={!editNode}

@@ -1,7 +1,7 @@
 import { memo, useMemo, useState } from 'react';
 import { createPortal } from 'react-dom';
 import { type NodeStatus, useNodeRun } from './executionStore.ts';
-import { artifactUrl, extractPreviews } from './previews.ts';
+import { artifactUrl, extractPreviews, fullImageHash, previewSrc } from './previews.ts';
 
 const LABELS: Record<NodeStatus, string> = {
   idle: '',
@@ -94,10 +94,10 @@ export const NodeRunInfo = memo(function NodeRunInfo({
               key={img.hash}
               type="button"
               className="thumb"
-              onClick={() => setBig(img.hash)}
+              onClick={() => setBig(fullImageHash(img))}
               title={img.caption ?? img.label ?? ''}
             >
-              <img src={artifactUrl(img.hash)} alt={img.caption ?? img.label ?? 'preview'} loading="lazy" />
+              <img src={previewSrc(img)} alt={img.caption ?? img.label ?? 'preview'} loading="lazy" />
               {(img.caption ?? img.label) && <span className="cap">{img.caption ?? img.label}</span>}
             </button>
           ))}

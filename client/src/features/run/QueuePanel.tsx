@@ -4,7 +4,7 @@ import { useUi } from '../../app/uiStore.ts';
 import { confirmDiscard, loadDocument } from '../workflows/workflowActions.ts';
 import { onServerEvent } from './eventsClient.ts';
 import { useExecution } from './executionStore.ts';
-import { artifactUrl, extractPreviews } from './previews.ts';
+import { extractPreviews, previewSrc } from './previews.ts';
 import { cancelRun, getRun, listRuns } from './runApi.ts';
 import { nodeRunFromState, runStatusFromServer } from './serverEvents.ts';
 
@@ -48,10 +48,10 @@ export function QueuePanel({ onClose }: { onClose(): void }) {
       setThumbs((t) => ({ ...t, [r.id]: [] }));
       getRun(r.id).then(
         (d) => {
-          const hashes = d.nodes.flatMap((n) =>
-            extractPreviews(nodeRunFromState(n).display, 4).images.map((i) => i.hash),
+          const srcs = d.nodes.flatMap((n) =>
+            extractPreviews(nodeRunFromState(n).display, 4).images.map(previewSrc),
           );
-          setThumbs((t) => ({ ...t, [r.id]: [...new Set(hashes)].slice(0, 4) }));
+          setThumbs((t) => ({ ...t, [r.id]: [...new Set(srcs)].slice(0, 4) }));
         },
         () => undefined,
       );
@@ -94,8 +94,8 @@ export function QueuePanel({ onClose }: { onClose(): void }) {
             {r.error && <div className="error-text small-text">{r.error}</div>}
             {thumbs[r.id] && thumbs[r.id]!.length > 0 && (
               <div className="run-thumbs">
-                {thumbs[r.id]!.map((h) => (
-                  <img key={h} src={artifactUrl(h)} alt="run output" loading="lazy" />
+                {thumbs[r.id]!.map((src) => (
+                  <img key={src} src={src} alt="run output" loading="lazy" />
                 ))}
               </div>
             )}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { extractPreviews } from './previews.ts';
+import { extractPreviews, fullImageHash, previewSrc } from './previews.ts';
 
 const h = (c: string) => c.repeat(64);
 
@@ -28,5 +28,13 @@ describe('previews from a node display', () => {
     const p = extractPreviews({ items }, 5);
     expect(p.images).toHaveLength(5);
     expect(p.total).toBe(20);
+  });
+  it('shows node-made thumbnails as they are and asks the server for thumbnails of full images', () => {
+    const made = { hash: h('1'), itemHash: h('2') };
+    const full = { hash: h('3') };
+    expect(previewSrc(made)).toBe(`/api/artifacts/${h('1')}`);
+    expect(fullImageHash(made)).toBe(h('2'));
+    expect(previewSrc(full)).toBe(`/api/artifacts/${h('3')}/thumbnail`);
+    expect(fullImageHash(full)).toBe(h('3'));
   });
 });

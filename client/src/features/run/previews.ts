@@ -8,6 +8,24 @@ export function artifactUrl(hash: string): string {
   return `/api/artifacts/${hash}`;
 }
 
+/** A small JPEG of an image artifact, made by the server on first request. */
+export function thumbnailUrl(hash: string): string {
+  return `/api/artifacts/${hash}/thumbnail`;
+}
+
+/**
+ * Where a preview's small picture comes from: an entry with `itemHash` already names a thumbnail (the node
+ * made one); any other image gets its thumbnail from the server, so a node can list full images cheaply.
+ */
+export function previewSrc(img: PreviewImage): string {
+  return img.itemHash ? artifactUrl(img.hash) : thumbnailUrl(img.hash);
+}
+
+/** The full image behind a preview. */
+export function fullImageHash(img: PreviewImage): string {
+  return img.itemHash ?? img.hash;
+}
+
 /**
  * Reads what a node's `display` offers for previews without knowing the node: image refs (objects with a
  * sha256 `hash`, or sha256 strings under image-like keys), with captions or labels when present, and short
