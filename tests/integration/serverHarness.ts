@@ -77,11 +77,12 @@ export class EventClient {
   }
 
   /** Waits for the run's terminal message. */
-  runEnd(runId: string): Promise<ServerMessage> {
+  runEnd(runId: string, timeoutMs?: number): Promise<ServerMessage> {
     return this.waitFor(
       (m) =>
         (m.type === 'run.finished' || m.type === 'run.failed' || m.type === 'run.cancelled') &&
         m.runId === runId,
+      timeoutMs,
     );
   }
 

@@ -9,6 +9,7 @@ import {
   engineProcesses,
   makeTrainingDataDir,
   startRealServer,
+  TRAINING_TIMEOUT_MS,
   trainingWorkflow,
 } from './fixture.ts';
 
@@ -65,7 +66,7 @@ describe.skipIf(!engineCanMakeModels())('cancel storm on the real engine', () =>
     kept.push(last);
 
     const ends = new Map<string, ServerMessage>();
-    for (const id of [...cancelled, ...kept]) ends.set(id, await ws.runEnd(id));
+    for (const id of [...cancelled, ...kept]) ends.set(id, await ws.runEnd(id, TRAINING_TIMEOUT_MS));
     for (const id of cancelled) expect(ends.get(id)?.type, id).toBe('run.cancelled');
     for (const id of kept) expect(ends.get(id)?.type, id).toBe('run.finished');
     // Some cancels stopped the engine mid-training (the node had started and was cancelled).

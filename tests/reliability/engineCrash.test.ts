@@ -14,6 +14,7 @@ import {
   listFiles,
   makeTrainingDataDir,
   startRealServer,
+  TRAINING_TIMEOUT_MS,
   trainingWorkflow,
 } from './fixture.ts';
 
@@ -57,7 +58,7 @@ describe.skipIf(!engineCanMakeModels())('engine killed with SIGKILL mid-training
     expect(engines).toHaveLength(1);
     process.kill(engines[0]!, 'SIGKILL');
 
-    const end = await ws.runEnd(first);
+    const end = await ws.runEnd(first, TRAINING_TIMEOUT_MS);
     expect(end.type).toBe('run.failed');
     const failed = await getJson<RunDetail>(server.url, `/api/runs/${first}`);
     const train = failed.nodes.find((n) => n.nodeId === 'train')!;
@@ -82,11 +83,11 @@ describe.skipIf(!engineCanMakeModels())('engine killed with SIGKILL mid-training
       .link('n.value', 'o.value')
       .build();
     const other = (await postRun(server.url, quick)).body.runId!;
-    expect((await ws.runEnd(other)).type).toBe('run.finished');
+    expect((await ws.runEnd(other, TRAINING_TIMEOUT_MS)).type).toBe('run.finished');
 
     // Running the same workflow again resumes from the last saved state (saved every 2 steps).
     const again = (await postRun(server.url, doc)).body.runId!;
-    expect((await ws.runEnd(again)).type).toBe('run.finished');
+    expect((await ws.runEnd(again, TRAINING_TIMEOUT_MS)).type).toBe('run.finished');
     const done = await getJson<RunDetail>(server.url, `/api/runs/${again}`);
     const trained = done.nodes.find((n) => n.nodeId === 'train')!;
     const resumed = (trained.display as { resumedFromStep: number }).resumedFromStep;

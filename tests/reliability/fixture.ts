@@ -11,6 +11,8 @@ import { testNodes } from '../helpers/testNodes.ts';
 import { workflow } from '../helpers/workflowBuilder.ts';
 
 export const ENGINE_BIN = defaultEngineBinary();
+/** How long a test waits for a tiny training run to end (a loaded 2-core CI machine is slow). */
+export const TRAINING_TIMEOUT_MS = 90_000;
 
 /** Whether the engine binary is built with `make-model` (the tiny model the engine tests train on). */
 export function engineCanMakeModels(): boolean {
