@@ -15,11 +15,13 @@ import { loadLora } from './loadLora.ts';
 let dir: string;
 let t: NodeTestContext;
 
+/** A valid safetensors file: the data region is exactly as long as the tensors' offsets say. */
 function safetensors(header: Record<string, unknown>): Buffer {
   const h = Buffer.from(JSON.stringify(header));
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(h.length));
-  return Buffer.concat([len, h, Buffer.alloc(16)]);
+  const ends = Object.values(header).map((v) => (v as { data_offsets?: number[] }).data_offsets?.[1] ?? 0);
+  return Buffer.concat([len, h, Buffer.alloc(Math.max(0, ...ends))]);
 }
 
 beforeEach(() => {
@@ -39,7 +41,7 @@ describe('Load LoRA', () => {
       join(dir, 'models', 'loras', 'dog.safetensors'),
       safetensors({
         __metadata__: { ss_sd_model_name: 'v1-5-pruned', ss_tag_frequency: '{"a":{"sks":3}}' },
-        'lora_unet_a.lora_down.weight': { dtype: 'F32', shape: [8, 2], data_offsets: [0, 16] },
+        'lora_unet_a.lora_down.weight': { dtype: 'F32', shape: [8, 2], data_offsets: [0, 64] },
       }),
     );
     const { outputs, display } = await runNodeForTest(

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { z } from 'zod';
+import { SafetensorsReader } from '../../server/engine/safetensors.ts';
 import { rootsFromServices } from '../../server/fs/roots.ts';
 import { TE_STRENGTH_KEY, UNET_STRENGTH_KEY } from '../sample/loraStrengths.ts';
 import { defineNode } from '../sdk/defineNode.ts';
@@ -41,7 +42,14 @@ export const loadLora = defineNode({
     if (!r.exists) throw new Error(`${TITLE}: "${p.file}" does not exist in the model roots`);
     if (!r.path.toLowerCase().endsWith('.safetensors'))
       throw new Error(`${TITLE}: "${p.file}" is not a .safetensors file (convert .pt/.ckpt LoRAs first)`);
-    const header = await readSafetensorsHeader(r.path);
+    let header: Record<string, unknown>;
+    try {
+      // Full validation (header length, offsets inside the file, sizes, overlaps) before anything is read.
+      SafetensorsReader.open(r.path);
+      header = await readSafetensorsHeader(r.path);
+    } catch (e) {
+      throw new Error(`${TITLE}: "${p.file}" is not a usable safetensors file: ${(e as Error).message}`);
+    }
     const info = loraInfoFromHeader(header);
     if (info.modules === 0)
       throw new Error(

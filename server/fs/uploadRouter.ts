@@ -48,6 +48,10 @@ export function sanitizeUploadName(raw: string): { ok: true; name: string } | { 
   return { ok: true, name };
 }
 
+/** After an early refusal, how much of the rest of a body is read (and dropped) before the connection is cut. */
+const DISCARD_BYTES = 4 * 1024 ** 2;
+const DISCARD_MS = 5_000;
+
 type Received = { name: string; spool: string; size: number; truncated: boolean };
 
 function refuse(res: Response, status: number, code: string, message: string): void {
@@ -68,11 +72,22 @@ export function createUploadRouter(roots: Roots, limits: Partial<UploadLimits> =
   const router = Router();
 
   router.post('/api/upload', (req: Request, res: Response) => {
-    // Replies sent before the body was read close the connection instead of draining a huge body.
+    // A reply sent before the body was read: the rest of the body is discarded as it arrives (so the client
+    // can read the reply instead of getting a reset), up to a bound; then the connection is cut, so a huge
+    // upload is never read to its end.
     const refuseEarly = (status: number, code: string, message: string) => {
-      res.setHeader('Connection', 'close');
-      res.on('finish', () => req.destroy());
       refuse(res, status, code, message);
+      let discarded = 0;
+      const cut = () => req.socket.destroy();
+      const timer = setTimeout(cut, DISCARD_MS);
+      timer.unref();
+      req.on('data', (chunk: Buffer) => {
+        discarded += chunk.length;
+        if (discarded > DISCARD_BYTES) cut();
+      });
+      req.on('end', () => clearTimeout(timer));
+      req.on('close', () => clearTimeout(timer));
+      req.resume();
     };
     const path = req.query.path ?? '';
     if (typeof path !== 'string') {
