@@ -201,6 +201,28 @@ describe('BLIP Caption', () => {
     expect(c2.computed()).toBe(0);
   });
 
+  it('refuses model files that are not ONNX (text, a PNG, zero bytes, truncated) with a clear error', async () => {
+    const dir = join(tmp.dir, 'models/tiny-blip');
+    const real = visionModel();
+    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
+    for (const [file, bytes] of [
+      ['vision_model.onnx', Buffer.from('not onnx')],
+      ['vision_model.onnx', png],
+      ['text_decoder_model.onnx', Buffer.alloc(0)],
+      ['vision_model.onnx', Buffer.from(real).subarray(0, 30)],
+    ] as const) {
+      const keep = { vision: visionModel(), decoder: decoderModel() };
+      writeFileSync(join(dir, 'onnx', file), bytes);
+      await expect(captionOf([await solid('#000')]), file).rejects.toThrow(
+        /^BLIP Caption: model: onnxruntime could not load the model/,
+      );
+      writeFileSync(join(dir, 'onnx/vision_model.onnx'), keep.vision);
+      writeFileSync(join(dir, 'onnx/text_decoder_model.onnx'), keep.decoder);
+    }
+  });
+
   it('names missing model files and bad params', async () => {
     await expect(captionOf([await solid('#000')], { model: 'nope' })).rejects.toThrow(
       /does not exist in the model roots/,
