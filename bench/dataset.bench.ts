@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { loadImages } from '../nodes/dataset/loadImages.ts';
 import { planCrop } from '../nodes/image/cropPlan.ts';
 import { cropResize } from '../nodes/image/cropResize.ts';
+import { LIBUV_POOL_SIZE } from '../nodes/image/workerPool.ts';
 import type { ImagesValue } from '../nodes/sdk/values.ts';
 import { createRoots } from '../server/fs/roots.ts';
 import { createNodeTestContext, runNodeForTest } from '../tests/helpers/nodeTestContext.ts';
@@ -22,7 +23,7 @@ const argIndex = process.argv.indexOf('--images');
 const COUNT = argIndex > 0 ? Number(process.argv[argIndex + 1]) : 300;
 const roundsIndex = process.argv.indexOf('--rounds');
 const ROUNDS = roundsIndex > 0 ? Number(process.argv[roundsIndex + 1]) : 2;
-const CONCURRENCY = 4; // the per-item cache's default, used by both sides
+const CONCURRENCY = LIBUV_POOL_SIZE; // as Crop/Resize: one long sharp pipeline per pool thread
 const base = join(tmpdir(), 'loraflow-bench-dataset');
 const folder = join(base, 'datasets', `10_bench ${COUNT}`);
 const GENERATOR_VERSION = 'v2';
@@ -103,7 +104,7 @@ async function bareLoop(files: string[]): Promise<Timing> {
 
 async function pipeline(
   dataDir: string,
-): Promise<Timing & { loadSeconds: number; count: number; histogram: unknown }> {
+): Promise<Timing & { loadSeconds: number; loadCpu: number; count: number; histogram: unknown }> {
   const roots = createRoots({ dataset: [join(base, 'datasets')], model: [base], output: join(base, 'out') });
   const load = createNodeTestContext({ dataDir, services: { roots }, nodeType: loadImages.type });
   const crop = createNodeTestContext({ dataDir, services: { roots }, nodeType: cropResize.type });
@@ -111,6 +112,7 @@ async function pipeline(
   const c0 = cpuSeconds();
   const loaded = await runNodeForTest(loadImages, load, {}, { folder: `10_bench ${COUNT}` });
   const loadSeconds = (performance.now() - t0) / 1000;
+  const loadCpu = cpuSeconds() - c0;
   const cropped = await runNodeForTest(
     cropResize,
     crop,
@@ -125,6 +127,7 @@ async function pipeline(
     seconds,
     cpu,
     loadSeconds,
+    loadCpu,
     count: (cropped.outputs.images as ImagesValue).items.length,
     histogram: cropped.display?.histogram,
   };
@@ -138,7 +141,7 @@ async function main(): Promise<void> {
     .sort()
     .map((f) => join(folder, f));
   console.log(
-    `${cpus().length} CPUs, ${loadAverage()}; sharp threads: ${sharp.concurrency()}, libuv pool: ${process.env.UV_THREADPOOL_SIZE ?? 4}, item concurrency ${CONCURRENCY}`,
+    `${cpus().length} CPUs, ${loadAverage()}; sharp threads: ${sharp.concurrency()}, libuv pool: ${process.env.UV_THREADPOOL_SIZE ?? 4}, bare loop and Crop/Resize item concurrency ${CONCURRENCY}, Load Images ${2 * CONCURRENCY}`,
   );
 
   // Warm-up (loads codecs), then bare sharp vs the node pipeline on a fresh data dir.
@@ -148,6 +151,8 @@ async function main(): Promise<void> {
   let bare: Timing | undefined;
   let cold: Awaited<ReturnType<typeof pipeline>> | undefined;
   let cached: Awaited<ReturnType<typeof pipeline>> | undefined;
+  // Ratios of each round's bare run and the pipeline run right after it (same machine conditions).
+  const paired: { wall: number; cpu: number }[] = [];
   for (let round = 0; round < ROUNDS; round++) {
     const b = await bareLoop(files);
     const dataDir = join(base, `data-${process.pid}-${round}`);
@@ -162,9 +167,12 @@ async function main(): Promise<void> {
     if (!cached || again.seconds < cached.seconds) cached = again;
     console.log(
       `round ${round + 1}: bare ${b.seconds.toFixed(2)} s (cpu ${b.cpu.toFixed(2)} s), ` +
-        `pipeline ${c.seconds.toFixed(2)} s (Load ${c.loadSeconds.toFixed(2)} + Crop/Resize ${(c.seconds - c.loadSeconds).toFixed(2)}; cpu ${c.cpu.toFixed(2)} s), ` +
-        `cached ${again.seconds.toFixed(3)} s; ratio ${(b.seconds / c.seconds).toFixed(3)}; ${loadAverage()}`,
+        `pipeline ${c.seconds.toFixed(2)} s (cpu ${c.cpu.toFixed(2)} s: Load ${c.loadSeconds.toFixed(2)} s, cpu ${c.loadCpu.toFixed(2)} s + ` +
+        `Crop/Resize ${(c.seconds - c.loadSeconds).toFixed(2)} s, cpu ${(c.cpu - c.loadCpu).toFixed(2)} s), ` +
+        `cached ${again.seconds.toFixed(3)} s; ratio ${(b.seconds / c.seconds).toFixed(3)} wall, ` +
+        `${(b.cpu / c.cpu).toFixed(3)} cpu; ${loadAverage()}`,
     );
+    paired.push({ wall: b.seconds / c.seconds, cpu: b.cpu / c.cpu });
   }
   if (!bare || !cold || !cached) throw new Error('no rounds ran');
 
@@ -180,6 +188,16 @@ async function main(): Promise<void> {
   );
   console.log(
     `ratio to bare sharp:      ${ratio.toFixed(3)} wall, ${cpuRatio.toFixed(3)} cpu  (target >= 0.85) ${ratio >= 0.85 ? 'OK' : 'BELOW TARGET'}`,
+  );
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(v.length / 2);
+    return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+  };
+  console.log(
+    `paired per-round ratios:  median ${median(paired.map((r) => r.wall)).toFixed(3)} wall, ` +
+      `${median(paired.map((r) => r.cpu)).toFixed(3)} cpu; best ${Math.max(...paired.map((r) => r.wall)).toFixed(3)} wall, ` +
+      `${Math.max(...paired.map((r) => r.cpu)).toFixed(3)} cpu (${paired.length} rounds)`,
   );
   console.log(
     `cached re-run:            ${cached.seconds.toFixed(3)} s, cpu ${cached.cpu.toFixed(3)} s  (target < 1 s) ${cached.seconds < 1 ? 'OK' : 'ABOVE TARGET'}`,

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { rootsFromServices } from '../../server/fs/roots.ts';
 import { isPixelLimitError, MAX_INPUT_PIXELS, openImage } from '../image/openImage.ts';
 import { makeThumbnail } from '../image/thumbnail.ts';
+import { LIBUV_POOL_SIZE } from '../image/workerPool.ts';
 import { defineNode } from '../sdk/defineNode.ts';
 import { ui } from '../sdk/ui.ts';
 import type { ImageItem } from '../sdk/values.ts';
@@ -151,6 +152,9 @@ export const loadImages = defineNode({
       // the content hash, so a renamed or touched file re-reads once and still hits every downstream cache.
       key: (f) => `${r.root}\0${r.rel}/${f.rel}\0${stats[indexOf.get(f)!]}`,
       salt: { thumbnail: 160 },
+      // Each item's pool work is short (a shrink-on-load decode, file I/O) between hashing and SQLite on the
+      // main thread: twice the pool's threads in flight keep the pool busy (~25% faster than one per thread).
+      concurrency: 2 * LIBUV_POOL_SIZE,
       run: (f) => loadOne(f.abs, ctx.store),
       onItem: (done, total) => ctx.progress(done, total, `loading images ${done}/${total}`),
     });

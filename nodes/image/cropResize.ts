@@ -6,6 +6,7 @@ import type { ImageItem } from '../sdk/values.ts';
 import { bucketKey, validateBucketConfig } from './buckets.ts';
 import { type CropSettings, planCrop } from './cropPlan.ts';
 import { openImage } from './openImage.ts';
+import { LIBUV_POOL_SIZE } from './workerPool.ts';
 
 const TITLE = 'Crop/Resize';
 
@@ -163,6 +164,8 @@ export const cropResize = defineNode({
     const results = await ctx.itemCache.map(items, {
       key: (it) => `${it.hash}:${it.width}x${it.height}`,
       salt: p,
+      // One long sharp pipeline per item: one item per pool thread keeps them all busy.
+      concurrency: LIBUV_POOL_SIZE,
       run: async (it): Promise<Processed> => {
         // One read of the blob, hash-checked as it is read (a missing or corrupt blob fails the node and is
         // recomputed upstream instead of being dropped or used); sharp decodes those same bytes.
