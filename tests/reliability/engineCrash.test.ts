@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoraflowServer } from '../../server/app.ts';
 import { SafetensorsReader } from '../../server/engine/safetensors.ts';
@@ -74,6 +74,11 @@ describe.skipIf(!engineCanMakeModels())('engine killed with SIGKILL mid-training
       expect(SafetensorsReader.open(join(tmp.dir, 'training', f)).tensors.length).toBeGreaterThan(0);
     for (const { hash } of server.store.list())
       expect(sha256Hex(readFileSync(server.store.pathOf(hash)))).toBe(hash);
+    // A kill that lands inside a save leaves the engine's temp file (mkstemp, `<file>.tmp-XXXXXX`) behind;
+    // make that case certain rather than a matter of timing.
+    const stateDir = dirname(join(tmp.dir, 'training', finals.find((f) => f.endsWith('state.safetensors'))!));
+    writeFileSync(join(stateDir, 'state.safetensors.tmp-Ab12Cd'), 'half a state');
+    writeFileSync(join(stateDir, 'output', 'crash-lora-step00000004.safetensors.tmp-Ef34Gh'), 'half a LoRA');
 
     // The server is still up and runs other work.
     expect((await fetch(`${server.url}/api/system`)).status).toBe(200);
