@@ -44,6 +44,9 @@ export class WsHub<M extends Routed> {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE });
   private readonly clients = new Set<Client>();
   private readonly heartbeat: NodeJS.Timeout;
+  /** Sockets corked during this turn of the event loop; uncorked together by one setImmediate. */
+  private readonly corked = new Set<Duplex>();
+  private flushScheduled = false;
   private readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
 
   constructor(private readonly options: WsHubOptions<M>) {
@@ -153,7 +156,32 @@ export class WsHub<M extends Routed> {
 
   private sendTo(client: Client, msg: M): void {
     const text = this.serialize(msg);
-    if (text !== undefined && client.ws.readyState === WebSocket.OPEN) client.ws.send(text);
+    if (text !== undefined && client.ws.readyState === WebSocket.OPEN)
+      this.sendFrame(client.ws, Buffer.from(text));
+  }
+
+  /**
+   * Sends one text frame with the client's socket corked until the end of this turn of the event loop: a run
+   * emits its events in bursts, and without corking every frame to every client is its own write syscall,
+   * which dominated the CPU time of a burst of runs with 50 clients (bench:load). Order is unchanged.
+   */
+  private sendFrame(ws: WebSocket, data: Buffer): void {
+    const socket = (ws as unknown as { _socket?: Duplex })._socket;
+    if (socket && !this.corked.has(socket)) {
+      socket.cork();
+      this.corked.add(socket);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.uncorkAll());
+      }
+    }
+    ws.send(data, { binary: false });
+  }
+
+  private uncorkAll(): void {
+    this.flushScheduled = false;
+    for (const socket of this.corked) socket.uncork();
+    this.corked.clear();
   }
 
   /** Sends a message to every client; `node.*` messages only to clients following that run (or all runs). */
@@ -161,6 +189,8 @@ export class WsHub<M extends Routed> {
     if (this.clients.size === 0) return;
     const text = this.serialize(msg);
     if (text === undefined) return;
+    // Encoded once for every client.
+    const data = Buffer.from(text);
     const nodeScoped = msg.type.startsWith('node.');
     const isProgress = msg.type === 'node.progress';
     for (const c of this.clients) {
@@ -173,12 +203,13 @@ export class WsHub<M extends Routed> {
         continue;
       }
       if (isProgress && buffered > SKIP_PROGRESS_BYTES) continue;
-      c.ws.send(text);
+      this.sendFrame(c.ws, data);
     }
   }
 
   async close(): Promise<void> {
     clearInterval(this.heartbeat);
+    this.uncorkAll();
     this.options.server.off('upgrade', this.onUpgrade);
     for (const c of this.clients) c.ws.terminate();
     this.clients.clear();
