@@ -38,6 +38,14 @@ std::string need_value(const std::vector<std::string>& a, size_t& i) {
   return a[++i];
 }
 
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream in(s);
+  for (std::string w; std::getline(in, w, ',');)
+    if (!w.empty()) out.push_back(w);
+  return out;
+}
+
 int make_model_main(const std::vector<std::string>& a) {
   MakeModelOptions o;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -48,6 +56,7 @@ int make_model_main(const std::vector<std::string>& a) {
     else if (a[i] == "--out") o.out = need_value(a, i);
     else if (a[i] == "--dtype") o.dtype = need_value(a, i);
     else if (a[i] == "--no-tokenizer") o.tokenizer = false;
+    else if (a[i] == "--tokenizer-words") o.tokenizer_words = split_commas(need_value(a, i));
     else fail(errc::bad_request, "make-model: unknown option '" + a[i] + "'");
   }
   const MakeModelResult r = make_model(o);
@@ -94,7 +103,7 @@ int load_model_main(const std::vector<std::string>& a) {
 
 void register_model_cli_commands() {
   add_cli_command("make-model",
-                  "make-model --arch sd1 --size tiny|full --layout ldm|diffusers --seed N --out PATH "
+                  "make-model --arch sd1 --size tiny|demo|full --layout ldm|diffusers --seed N --out PATH "
                   "[--dtype fp32|fp16|bf16] [--no-tokenizer]",
                   make_model_main);
   add_cli_command("load-model", "load-model PATH [--device auto|cpu|cuda] [--dtype auto|fp32|fp16|bf16]",

@@ -146,7 +146,7 @@ MakeModelResult make_model(const MakeModelOptions& o) {
     res.tensors = static_cast<int64_t>(entries.size()) + 2;
     if (o.tokenizer) {
       res.tokenizer_dir = (out.parent_path() / (out.stem().string() + ".tokenizer")).string();
-      write_tiny_tokenizer(res.tokenizer_dir);
+      write_tiny_tokenizer(res.tokenizer_dir, o.tokenizer_words);
     }
     return res;
   }
@@ -189,7 +189,7 @@ MakeModelResult make_model(const MakeModelOptions& o) {
   res.tensors = static_cast<int64_t>(unet.size() + vae.size() + text.size()) + 1;
   if (o.tokenizer) {
     res.tokenizer_dir = (out / "tokenizer").string();
-    write_tiny_tokenizer(res.tokenizer_dir);
+    write_tiny_tokenizer(res.tokenizer_dir, o.tokenizer_words);
   }
   return res;
 }

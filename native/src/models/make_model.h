@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace loraflow {
 
@@ -14,6 +15,7 @@ struct MakeModelOptions {
   std::string out;              // ldm: the .safetensors file; diffusers: the folder
   std::string dtype;            // fp32 | fp16 | bf16; "" -> fp32 for tiny, fp16 for full
   bool tokenizer = true;        // ldm: <stem>.tokenizer/ beside the file; diffusers: <out>/tokenizer/
+  std::vector<std::string> tokenizer_words;  // extra single-token words for the tokenizer
 };
 
 struct MakeModelResult {

@@ -32,10 +32,30 @@ SD1Config sd1_tiny_config() {
   return c;
 }
 
+SD1Config sd1_demo_config() {
+  SD1Config c;
+  c.unet.model_channels = 32;
+  c.unet.channel_mult = {1, 2, 4};
+  c.unet.num_res_blocks = 1;
+  c.unet.transformer_depth = {0, 1, 1};
+  c.unet.transformer_depth_middle = 1;
+  c.unet.num_heads = 8;
+  c.unet.context_dim = 64;
+  c.vae.ch = 32;
+  c.vae.ch_mult = {1, 2, 2};
+  c.vae.num_res_blocks = 1;
+  c.text.width = 64;
+  c.text.layers = 4;
+  c.text.heads = clip_heads_for_width(64);
+  c.text.intermediate = 256;
+  return c;
+}
+
 SD1Config sd1_preset(const std::string& size) {
   if (size == "full") return sd1_full_config();
   if (size == "tiny") return sd1_tiny_config();
-  fail(errc::bad_request, "unknown model size '" + size + "' (expected tiny or full)");
+  if (size == "demo") return sd1_demo_config();
+  fail(errc::bad_request, "unknown model size '" + size + "' (expected tiny, demo or full)");
 }
 
 int64_t clip_heads_for_width(int64_t width) {

@@ -65,7 +65,10 @@ struct SD1Config {
 // 49408-token CLIP (hidden 32, intermediate 37, 4 heads, 5 layers).
 SD1Config sd1_full_config();
 SD1Config sd1_tiny_config();
-// Throws EngineError(bad_request) for anything but "tiny" / "full".
+// The bundled demo model (issue 8): 64 px images, f=4 VAE (16x16x4 latents), a 3-level UNet with attention at
+// 8x8 and 4x4, and a 4-layer 64-wide CLIP text encoder with the full 49408-token vocabulary.
+SD1Config sd1_demo_config();
+// Throws EngineError(bad_request) for anything but "tiny" / "demo" / "full".
 SD1Config sd1_preset(const std::string& size);
 
 // CLIP head count when a file does not say: width/64 for real models (ViT-L 768 -> 12), otherwise

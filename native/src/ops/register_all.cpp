@@ -11,12 +11,14 @@ void register_sample_ops(OpRegistry& r);  // ops/sample_ops.cpp
 void register_sample_bench_ops();          // ops/sample_ops.cpp
 void register_train_ops(OpRegistry& r);    // ops/train_ops.cpp
 void register_train_bench_ops();           // ops/train_ops.cpp
+void register_full_train_ops(OpRegistry& r);  // ops/full_train_ops.cpp
 
 void register_all_ops(OpRegistry& r) {
   register_system_ops(r);
   register_model_ops(r);
   register_sample_ops(r);
   register_train_ops(r);
+  register_full_train_ops(r);
 }
 
 void register_all_bench_ops() {

@@ -84,8 +84,8 @@ std::shared_ptr<ClipTokenizer> find_tokenizer(const std::string& model_path, con
 
 // Writes a small but real CLIP-format tokenizer (vocab.json + merges.txt) into `dir`
 // (created if needed): the 512 byte symbols, a few hundred merges for common English words,
-// BOS/EOS at 49406/49407; every id < 49408.
-void write_tiny_tokenizer(const std::string& dir);
+// BOS/EOS at 49406/49407; every id < 49408. `extra_words` (lowercase ASCII) become single tokens too.
+void write_tiny_tokenizer(const std::string& dir, const std::vector<std::string>& extra_words = {});
 
 // The 256 byte symbols of CLIP's bytes_to_unicode() map, as UTF-8, in vocabulary order (id 0 = "!").
 std::vector<std::string> clip_byte_symbols();

@@ -201,13 +201,16 @@ const char* kTinyWords[] = {
     "three", "lowres", "bad", "worst", "ugly", "text", "watermark"};
 }  // namespace
 
-void write_tiny_tokenizer(const std::string& dir) {
+void write_tiny_tokenizer(const std::string& dir, const std::vector<std::string>& extra_words) {
   // Learns BPE merges over the word list (each word once, "</w>" on its last symbol) until every word is a
   // single token; ties go to the lexicographically smallest pair, so the output is deterministic.
   std::vector<std::vector<std::string>> words;
-  for (const char* w : kTinyWords) {
+  std::vector<std::string> word_list(std::begin(kTinyWords), std::end(kTinyWords));
+  word_list.insert(word_list.end(), extra_words.begin(), extra_words.end());
+  for (const std::string& w : word_list) {
+    if (w.empty()) continue;
     std::vector<std::string> syms;
-    for (const char* c = w; *c; ++c) syms.emplace_back(1, *c);  // ASCII: the byte symbol is the char itself
+    for (char c : w) syms.emplace_back(1, c);  // ASCII: the byte symbol is the char itself
     syms.back() += "</w>";
     words.push_back(syms);
   }

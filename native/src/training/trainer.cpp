@@ -27,6 +27,7 @@
 #include "training/checkpointed_unet.h"
 #include "training/diffusion_objective.h"
 #include "training/lora_saver.h"
+#include "training/metrics_clock.h"
 #include "training/sha256.h"
 #include "training/train_state.h"
 #include "util/device_info.h"
@@ -93,21 +94,6 @@ at::ScalarType precision_dtype(const std::string& mp) {
   if (mp == "fp16") return at::kHalf;
   return at::kFloat;
 }
-
-struct MetricsClock {
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now(), last_step = start, last_emit{};
-  double its = 0;  // EMA of steps/s
-  int64_t timed_steps = 0;
-  void step_done() {
-    const auto now = std::chrono::steady_clock::now();
-    const double dt = std::chrono::duration<double>(now - last_step).count();
-    last_step = now;
-    if (dt <= 0) return;
-    const double inst = 1.0 / dt;
-    its = timed_steps == 0 ? inst : 0.8 * its + 0.2 * inst;
-    ++timed_steps;
-  }
-};
 
 class Trainer {
  public:
