@@ -18,7 +18,7 @@ import { QueuePanel } from './features/run/QueuePanel.tsx';
 import { restoreAutosave, startAutosave } from './features/workflows/autosave.ts';
 import { OpenDialog } from './features/workflows/OpenDialog.tsx';
 import { SaveDialog } from './features/workflows/SaveDialog.tsx';
-import { importFile } from './features/workflows/workflowActions.ts';
+import { importFile, openStartWorkflow } from './features/workflows/workflowActions.ts';
 
 function Editor() {
   useShortcuts();
@@ -64,6 +64,7 @@ export function App() {
   useEffect(() => {
     void useNodeDefs.getState().load();
     if (restoreAutosave()) useUi.getState().requestFit();
+    else void openStartWorkflow();
     const stopAutosave = startAutosave();
     const stop = connectEvents();
     const beforeUnload = (e: BeforeUnloadEvent) => {

@@ -40,6 +40,18 @@ export function loadDocument(input: unknown, savedName: string | null, fallbackN
   return true;
 }
 
+/** The workflow a first start opens (nothing autosaved yet): a new user can press Run straight away. */
+export const START_TEMPLATE = 'quickstart';
+
+export async function openStartWorkflow(): Promise<void> {
+  try {
+    const r = await readWorkflow(START_TEMPLATE, 'template');
+    loadDocument(r.workflow, null, r.name);
+  } catch {
+    // No such template in this installation: the blank canvas is a fine start.
+  }
+}
+
 export async function openFromServer(name: string, source?: 'template' | 'saved'): Promise<boolean> {
   if (!confirmDiscard()) return false;
   try {

@@ -1,0 +1,61 @@
+// npm run make:demo-model -- [--out FILE] [--seed N] [--count N] [--vae-steps N] [--unet-steps N] [--force]
+// Trains the bundled demo model from scratch (scripts/demo/model/pipeline.ts) and writes its model card
+// (README.md beside it). --quick runs a few steps of each stage: CI uses it to prove the script still works.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { modelCard } from './model/modelCard.ts';
+import { type DemoModelOptions, makeDemoModel } from './model/pipeline.ts';
+
+const Options = z.object({
+  out: z.string().min(1).default('models/demo/loraflow-demo-sd1.safetensors'),
+  seed: z.coerce.number().int().min(0).max(0xffffffff).default(1),
+  count: z.coerce.number().int().min(1).max(100_000).default(4200),
+  'vae-steps': z.coerce.number().int().min(1).default(800),
+  'unet-steps': z.coerce.number().int().min(1).default(2000),
+  force: z.boolean().default(false),
+  quick: z.boolean().default(false),
+  card: z.boolean().default(true),
+});
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      out: { type: 'string' },
+      seed: { type: 'string' },
+      count: { type: 'string' },
+      'vae-steps': { type: 'string' },
+      'unet-steps': { type: 'string' },
+      force: { type: 'boolean' },
+      quick: { type: 'boolean' },
+      'no-card': { type: 'boolean' },
+    },
+    strict: true,
+  });
+  const parsed = Options.safeParse({ ...values, card: !values['no-card'] });
+  if (!parsed.success) {
+    for (const i of parsed.error.issues) console.error(`--${i.path.join('.')}: ${i.message}`);
+    process.exit(2);
+  }
+  const a = parsed.data;
+  const quick = a.quick;
+  const options: DemoModelOptions = {
+    out: resolve(a.out),
+    workDir: join(tmpdir(), `loraflow-demo-model-${process.pid}`),
+    seed: a.seed,
+    count: quick ? 64 : a.count,
+    vae: { steps: quick ? 4 : a['vae-steps'], batch: 12, lr: 1e-3, crop: 32 },
+    unet: { steps: quick ? 4 : a['unet-steps'], batch: 16, lr: 6e-4, textEncoderLr: 3e-4 },
+    quality: { perPrompt: 1, seed: 1000, steps: quick ? 4 : 20, cfgScale: 5 },
+    overwrite: a.force,
+    log: (line) => console.log(line),
+  };
+  const report = await makeDemoModel(options);
+  const command = `npm run make:demo-model -- --seed ${a.seed} --count ${options.count} --vae-steps ${options.vae.steps} --unet-steps ${options.unet.steps}`;
+  if (a.card) writeFileSync(join(dirname(options.out), 'README.md'), modelCard(options, report, command));
+  console.log(JSON.stringify({ ...report, quality: { both: report.quality.both } }, null, 2));
+}
+
+await main();

@@ -1,0 +1,181 @@
+// Trains the bundled demo model from scratch (issue 8 §2): random SD1 weights in the demo layout, then the VAE as
+// an autoencoder on the procedural shapes set, then the UNet and text encoder on the set's captions, all through
+// the engine's `train_full` op; finally the quality figures from samples of every (shape, colour) pair.
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { defaultEngineBinary, EngineClient } from '../../../server/engine/engineClient.ts';
+import { writeSafetensors } from '../../../server/engine/safetensors.ts';
+import { baseSpecs, captionOf, IMAGE_SIZE, renderSpec } from '../dataset.ts';
+import type { QualityReport } from '../quality.ts';
+import { measureQuality, type QualityOptions } from './sampleQuality.ts';
+
+/** Words of the demo captions that the tiny tokenizer does not already hold as single tokens. */
+export const DEMO_TOKENIZER_WORDS = ['ring', 'cross', 'diamond'];
+
+export interface StageSettings {
+  steps: number;
+  batch: number;
+  lr: number;
+}
+
+export interface DemoModelOptions {
+  /** The checkpoint to write; its tokenizer goes to `<stem>.tokenizer/` beside it. */
+  out: string;
+  /** Scratch folder for the intermediate files (deleted afterwards). */
+  workDir: string;
+  seed: number;
+  /** Training images rendered by the demo data generator. */
+  count: number;
+  vae: StageSettings & { crop: number };
+  unet: StageSettings & { textEncoderLr: number };
+  quality: QualityOptions;
+  overwrite: boolean;
+  engineBin?: string;
+  threads?: number;
+  log: (line: string) => void;
+}
+
+export interface StageReport {
+  steps: number;
+  seconds: number;
+  lossFirst: number;
+  lossLast: number;
+  trainedParameters: number;
+  peakRssMb: number;
+}
+
+export interface DemoModelReport {
+  path: string;
+  tokenizerDir: string;
+  images: number;
+  parameters: number;
+  vae: StageReport;
+  unet: StageReport;
+  quality: QualityReport;
+  qualitySeconds: number;
+  totalSeconds: number;
+}
+
+interface TrainFullResult {
+  steps: number;
+  seconds: number;
+  loss_first: number;
+  loss_last: number;
+  trained_parameters: number;
+  peak_rss_mb: number;
+}
+
+function stageReport(r: TrainFullResult): StageReport {
+  return {
+    steps: r.steps,
+    seconds: r.seconds,
+    lossFirst: r.loss_first,
+    lossLast: r.loss_last,
+    trainedParameters: r.trained_parameters,
+    peakRssMb: r.peak_rss_mb,
+  };
+}
+
+/** Renders the base set into one uint8 [N,64,64,3] tensor file plus its captions. */
+function writeTrainingImages(path: string, seed: number, count: number): string[] {
+  const specs = baseSpecs(seed, count);
+  const px = IMAGE_SIZE * IMAGE_SIZE * 3;
+  const data = new Uint8Array(specs.length * px);
+  specs.forEach((s, i) => data.set(renderSpec(s), i * px));
+  writeSafetensors(path, { images: { dtype: 'U8', shape: [specs.length, IMAGE_SIZE, IMAGE_SIZE, 3], data } });
+  return specs.map(captionOf);
+}
+
+function tokenizerDirOf(checkpoint: string): string {
+  return join(dirname(checkpoint), `${basename(checkpoint, '.safetensors')}.tokenizer`);
+}
+
+export async function makeDemoModel(o: DemoModelOptions): Promise<DemoModelReport> {
+  const started = performance.now();
+  if (existsSync(o.out) && !o.overwrite)
+    throw new Error(`${o.out} already exists; pass --force to replace it`);
+  const bin = o.engineBin ?? defaultEngineBinary();
+  rmSync(o.workDir, { recursive: true, force: true });
+  mkdirSync(o.workDir, { recursive: true });
+  const init = join(o.workDir, 'init.safetensors');
+  const made = JSON.parse(
+    execFileSync(bin, [
+      'make-model', '--arch', 'sd1', '--size', 'demo', '--seed', String(o.seed), '--dtype', 'fp32',
+      '--out', init, '--tokenizer-words', DEMO_TOKENIZER_WORDS.join(','),
+    ], { encoding: 'utf8' }),
+  ) as { parameters: number; tokenizer: string };
+  o.log(`random demo model: ${made.parameters.toLocaleString('en')} parameters`);
+
+  const images = join(o.workDir, 'images.safetensors');
+  const captions = writeTrainingImages(images, o.seed, o.count);
+  o.log(`training set: ${captions.length} rendered images (seed ${o.seed})`);
+
+  const client = new EngineClient({ workDir: o.workDir, binPath: bin, threads: o.threads });
+  const progress = (stage: string) => ({
+    onEvent: (e: Record<string, unknown>) => {
+      const d = e.data as { step?: number; total_steps?: number; loss_avg?: number; eta_s?: number | null };
+      if (e.type === 'training.metrics' && d.step !== undefined && (d.step % 100 === 0 || d.step === 20 || d.step === d.total_steps))
+        o.log(`  ${stage} step ${d.step}/${d.total_steps}  loss ${d.loss_avg?.toFixed(4)}  eta ${Math.round(d.eta_s ?? 0)} s`);
+    },
+  });
+  try {
+    const load = async (path: string) =>
+      ((await client.request('load_model', { path, tokenizer_path: made.tokenizer, dtype: 'fp32' })) as { model_id: string }).model_id;
+    const vaeOut = join(o.workDir, 'vae-trained.safetensors');
+    const vae = (await client.request(
+      'train_full',
+      {
+        model_id: await load(init),
+        images,
+        out: vaeOut,
+        save_dtype: 'fp32',
+        params: {
+          component: 'vae', max_train_steps: o.vae.steps, train_batch_size: o.vae.batch,
+          learning_rate: o.vae.lr, crop_size: o.vae.crop, seed: o.seed, flip_aug: true,
+        },
+      },
+      progress('vae'),
+    )) as TrainFullResult;
+    o.log(`VAE: ${vae.steps} steps in ${vae.seconds.toFixed(0)} s, L1 ${vae.loss_first.toFixed(4)} -> ${vae.loss_last.toFixed(4)}`);
+
+    const unet = (await client.request(
+      'train_full',
+      {
+        model_id: await load(vaeOut),
+        images,
+        captions,
+        out: o.out,
+        overwrite: o.overwrite,
+        save_dtype: 'fp16',
+        metadata: { 'loraflow.demo_model': `seed=${o.seed} images=${captions.length}` },
+        params: {
+          component: 'unet', max_train_steps: o.unet.steps, train_batch_size: o.unet.batch,
+          learning_rate: o.unet.lr, text_encoder_lr: o.unet.textEncoderLr, seed: o.seed, caption_dropout_rate: 0.1,
+        },
+      },
+      progress('unet'),
+    )) as TrainFullResult;
+    o.log(`UNet: ${unet.steps} steps in ${unet.seconds.toFixed(0)} s, loss ${unet.loss_first.toFixed(4)} -> ${unet.loss_last.toFixed(4)}`);
+
+    const tokenizerDir = tokenizerDirOf(o.out);
+    rmSync(tokenizerDir, { recursive: true, force: true });
+    cpSync(made.tokenizer, tokenizerDir, { recursive: true });
+    const finalId = ((await client.request('load_model', { path: o.out, dtype: 'fp32' })) as { model_id: string }).model_id;
+    const q = await measureQuality(client, finalId, o.quality);
+    return {
+      path: o.out,
+      tokenizerDir,
+      images: captions.length,
+      parameters: made.parameters,
+      vae: stageReport(vae),
+      unet: stageReport(unet),
+      quality: q.report,
+      qualitySeconds: q.seconds,
+      totalSeconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await client.close();
+    rmSync(o.workDir, { recursive: true, force: true });
+  }
+}
