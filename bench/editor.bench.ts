@@ -2,8 +2,11 @@
  * `npm run bench:editor`: the editor in Debian Chromium (playwright-core) against the real server, with a
  * generated 300-node workflow. Prints:
  *  - time to first render: navigation start → all 300 nodes rendered and measured (fit to view);
- *  - frame time while panning: input event → the next frame after paint, per pan step (vsync and the
- *    frame-rate limit are disabled so a frame costs what its work costs);
+ *  - frame time while panning: input event → the next frame after paint, per pan step. Headless Chromium
+ *    here still paces frames at 60 Hz despite the vsync flags, so even an idle step takes two frame
+ *    intervals (~33 ms, printed as the idle floor). A pan step whose work fits in one 16 ms frame lands on
+ *    the floor; each dropped frame adds ~16.7 ms. The 16 ms target is therefore checked on the median
+ *    minus the idle floor;
  *  - time to apply 1,000 progress events (validated like websocket messages) and paint;
  *  - how many times the graph (canvas) and node components re-rendered because of those events.
  * Targets: first render < 1.5 s, median frame < 16 ms, zero graph re-renders from progress events.
@@ -68,6 +71,8 @@ const median = (xs: number[]) => {
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
+const loadAverage = () => `load ${loadavg()[0]!.toFixed(2)}`;
+const loadAtStart = loadAverage();
 
 await setupClient();
 const h = await startHarness({ chromiumArgs: ['--disable-gpu-vsync', '--disable-frame-rate-limit'] });
@@ -82,6 +87,7 @@ try {
   );
 
   const firstRender: number[] = [];
+  const loadRenders: number[] = [];
   for (let i = 0; i < 5; i++) {
     await page.goto('/');
     await page.waitForFunction(
@@ -93,6 +99,8 @@ try {
       { polling: 'raf', timeout: 30_000 },
     );
     firstRender.push(await page.evaluate(() => performance.now()));
+    // Node component renders up to that point: the work the first render did, whatever the machine's load.
+    loadRenders.push(await page.evaluate(() => window.__loraflowBench?.stats.nodes ?? 0));
   }
 
   // Pan: mousedown on the empty margin of the pane, then mousemoves, each followed by two frames.
@@ -178,14 +186,17 @@ try {
 
   const fr = median(firstRender);
   const frame = median(frames.out);
+  const floor = median(frames.idle);
   console.log(
-    `editor benchmark — 300 nodes, 200 links; ${cpus().length} CPUs, load ${loadavg()[0]!.toFixed(2)}`,
+    `editor benchmark — 300 nodes, 200 links; ${cpus().length} CPUs, ${loadAtStart} at start, ${loadAverage()} at end`,
   );
   console.log(
-    `  first render (5 loads): median ${ms(fr)}, max ${ms(Math.max(...firstRender))}  target < 1500 ms  ${fr < 1500 ? 'OK' : 'MISSED'}`,
+    `  first render (5 loads): median ${ms(fr)}, max ${ms(Math.max(...firstRender))}, ` +
+      `${median(loadRenders)} node component renders  target < 1500 ms  ${fr < 1500 ? 'OK' : 'MISSED'}`,
   );
   console.log(
-    `  pan frame (150 steps): median ${ms(frame)}, p90 ${ms(pct(frames.out, 0.9))}, idle floor ${ms(median(frames.idle))}  target < 16 ms  ${frame < 16 ? 'OK' : 'MISSED'}`,
+    `  pan frame (150 steps): median ${ms(frame)}, p90 ${ms(pct(frames.out, 0.9))}, idle floor ${ms(floor)}; ` +
+      `median above the floor ${ms(frame - floor)}  target < 16 ms  ${frame - floor < 16 ? 'OK' : 'MISSED'}`,
   );
   console.log(
     `  1,000 progress events: applied ${progress.applied} in ${ms(progress.applyMs)}, painted after ${ms(progress.paintedMs)} (${progress.bars} progress bars on screen)`,
