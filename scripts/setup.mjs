@@ -141,12 +141,26 @@ export function ensureClient() {
   writeStamp(stamp, hash);
 }
 
+/**
+ * The quickstart's concept images (`data/datasets/loraflow-demo/concept`), generated once for `npm start` in the
+ * default data folder, so the quickstart workflow runs as soon as the editor opens. Skipped when the user points
+ * the data folder elsewhere ($LORAFLOW_DATA) or the folder already exists.
+ */
+export function ensureDemoData() {
+  if (process.env.LORAFLOW_DATA) return;
+  const out = join(root, 'data', 'datasets', 'loraflow-demo');
+  if (existsSync(join(out, 'concept'))) return;
+  log('writing the quickstart demo images (data/datasets/loraflow-demo)');
+  run(process.execPath, ['--import', 'tsx', 'scripts/demo/makeDemoData.ts', '--out', out, '--count', '0']);
+}
+
 const runDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (runDirectly) {
   ensureDebianPackages();
   ensureNodeModules();
   ensureNativeEngine();
   ensureClient();
+  if (!forTests) ensureDemoData();
   const ms = Date.now() - started;
   if (ms > 500) log(`ready in ${(ms / 1000).toFixed(1)} s`);
 }
