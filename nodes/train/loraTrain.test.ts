@@ -1,4 +1,3 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +7,7 @@ import { defaultEngineBinary, EngineClient } from '../../server/engine/engineCli
 import { SafetensorsReader } from '../../server/engine/safetensors.ts';
 import { createNodeTestContext, runNodeForTest } from '../../tests/helpers/nodeTestContext.ts';
 import { makeTempDir } from '../../tests/helpers/tempDir.ts';
+import { engineHasMakeModel, makeTinyModel } from '../../tests/helpers/tinyModel.ts';
 import type { ImageItem, ModelValue } from '../sdk/values.ts';
 import { loraTrain } from './loraTrain.ts';
 
@@ -42,26 +42,13 @@ describe.skipIf(!HAVE_ENGINE)('LoRA Train node against the real engine (tiny mod
     const hello = (await engine.request('hello', {})) as { ops?: string[] };
     ready = ['load_model', 'vae_encode', 'train_lora'].every((op) => hello.ops?.includes(op));
     if (!ready) return;
-    // Usage lists the CLI commands; an engine without make-model cannot build the tiny model.
-    const usage = spawnSync(BIN, [], { encoding: 'utf8' });
-    if (!`${usage.stdout}${usage.stderr}`.includes('make-model')) {
+    // An engine without make-model cannot build the tiny model.
+    if (!engineHasMakeModel(BIN)) {
       ready = false;
       return;
     }
     const path = join(tmp.dir, 'tiny.safetensors');
-    execFileSync(BIN, [
-      'make-model',
-      '--arch',
-      'sd1',
-      '--size',
-      'tiny',
-      '--layout',
-      'ldm',
-      '--seed',
-      '1',
-      '--out',
-      path,
-    ]);
+    makeTinyModel(BIN, path);
     const sha256 = createHash('sha256').update(readFileSync(path)).digest('hex');
     model = { kind: 'model', path, sha256, arch: 'sd1', config: {} };
   }, 60_000);

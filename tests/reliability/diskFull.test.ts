@@ -1,13 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { LoraflowServer } from '../../server/app.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { diskIo } from '../../server/fs/diskWrite.ts';
 import type { RunDetail } from '../../server/queue/runTypes.ts';
-import { makeTempDir } from '../helpers/tempDir.ts';
 import { workflow } from '../helpers/workflowBuilder.ts';
-import { EventClient, getJson, postRun } from '../integration/serverHarness.ts';
-import { listFiles, makeDataset, startRealServer, storeProblems } from './fixture.ts';
+import { listFiles, makeDataset, realServerSuite, storeProblems } from './fixture.ts';
 
 /**
  * A full disk, injected at the write seam: writes under `dir` put down half of their bytes, then fail with
@@ -27,68 +24,50 @@ function fillDisk(dir: string): void {
 }
 
 describe('disk full while a node writes', () => {
-  const tmp = makeTempDir('loraflow-disk-full-');
-  let server: LoraflowServer;
-  let ws: EventClient;
+  const s = realServerSuite('loraflow-disk-full-', { prepare: (dir) => makeDataset(dir, 3), engine: false });
   const doc = workflow()
     .node('imgs', 'loraflow/dataset/load-images', { folder: 'set' })
     .node('save', 'loraflow/save/images', { folder: 'saved' })
     .link('imgs.images', 'save.images')
     .build('disk full');
-
-  beforeAll(async () => {
-    await makeDataset(tmp.dir, 3);
-    server = await startRealServer(tmp.dir, { engine: false });
-    ws = await EventClient.connect(server.url);
-  });
   afterEach(() => {
     vi.restoreAllMocks();
   });
-  afterAll(async () => {
-    ws?.close();
-    await server?.close();
-    tmp.cleanup();
-  });
 
-  async function run(): Promise<RunDetail> {
-    const runId = (await postRun(server.url, doc)).body.runId!;
-    await ws.runEnd(runId);
-    return getJson<RunDetail>(server.url, `/api/runs/${runId}`);
-  }
   const node = (r: RunDetail, id: string) => r.nodes.find((n) => n.nodeId === id)!;
 
   it('in the artifact store: the node fails with "no space left in <dir>", nothing partial, index consistent', async () => {
-    fillDisk(server.store.tmpDir);
-    const failed = await run();
+    fillDisk(s.server.store.tmpDir);
+    const failed = await s.run(doc);
     expect(failed.status).toBe('failed');
     expect(node(failed, 'imgs').status).toBe('failed');
-    expect(node(failed, 'imgs').error?.message).toContain(`no space left in ${server.store.tmpDir}`);
+    expect(node(failed, 'imgs').error?.message).toContain(`no space left in ${s.server.store.tmpDir}`);
     expect(node(failed, 'save').status).toBe('skipped');
-    expect(storeProblems(server)).toEqual([]);
+    expect(storeProblems(s.server)).toEqual([]);
     // The failure was not remembered as a bad image: no per-item result says so.
-    const items = server.db.sqlite.prepare('SELECT result FROM item_cache').all() as { result: string }[];
+    const items = s.server.db.sqlite.prepare('SELECT result FROM item_cache').all() as { result: string }[];
     expect(items.filter((r) => r.result.includes('"ok":false'))).toEqual([]);
 
     vi.restoreAllMocks();
-    const ok = await run();
+    const ok = await s.run(doc);
     expect(ok.status).toBe('succeeded');
     expect((node(ok, 'save').display as { count: number }).count).toBe(3);
-    expect(storeProblems(server)).toEqual([]);
+    expect(storeProblems(s.server)).toEqual([]);
   });
 
   it('in an output folder: the save node fails naming the folder and leaves no partial file', async () => {
-    const outDir = join(tmp.dir, 'outputs', 'saved');
+    const outDir = join(s.dir, 'outputs', 'saved');
     const before = listFiles(outDir);
     fillDisk(outDir);
-    const failed = await run();
+    const failed = await s.run(doc);
     expect(failed.status).toBe('failed');
     expect(node(failed, 'imgs').status).toBe('done');
     expect(node(failed, 'save').error?.message).toContain(`no space left in ${outDir}`);
     expect(listFiles(outDir)).toEqual(before);
-    expect(storeProblems(server)).toEqual([]);
+    expect(storeProblems(s.server)).toEqual([]);
 
     vi.restoreAllMocks();
-    const ok = await run();
+    const ok = await s.run(doc);
     expect(ok.status).toBe('succeeded');
     expect(listFiles(outDir)).toHaveLength(before.length + 3);
     expect(listFiles(outDir).every((f) => f.endsWith('.png'))).toBe(true);

@@ -1,19 +1,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LoraflowServer } from '../../server/app.ts';
+import { describe, expect, it } from 'vitest';
 import { SafetensorsReader } from '../../server/engine/safetensors.ts';
 import type { RunDetail } from '../../server/queue/runTypes.ts';
 import { sha256Hex } from '../../server/store/hash.ts';
-import { makeTempDir } from '../helpers/tempDir.ts';
 import { workflow } from '../helpers/workflowBuilder.ts';
-import { EventClient, getJson, postRun } from '../integration/serverHarness.ts';
+import { getJson, postRun } from '../integration/serverHarness.ts';
 import {
   engineCanMakeModels,
   engineProcesses,
   listFiles,
   makeTrainingDataDir,
-  startRealServer,
+  realServerSuite,
   TRAINING_TIMEOUT_MS,
   trainingWorkflow,
 } from './fixture.ts';
@@ -23,20 +21,7 @@ const STEPS = 8;
 const TEMP_FILE = /\.tmp-[A-Za-z0-9]{6}$|\.tmp$/;
 
 describe.skipIf(!engineCanMakeModels())('engine killed with SIGKILL mid-training', () => {
-  const tmp = makeTempDir('loraflow-engine-crash-');
-  let server: LoraflowServer;
-  let ws: EventClient;
-
-  beforeAll(async () => {
-    await makeTrainingDataDir(tmp.dir);
-    server = await startRealServer(tmp.dir);
-    ws = await EventClient.connect(server.url);
-  }, 60_000);
-  afterAll(async () => {
-    ws?.close();
-    await server?.close();
-    tmp.cleanup();
-  });
+  const s = realServerSuite('loraflow-engine-crash-', { prepare: (dir) => makeTrainingDataDir(dir) });
 
   it('fails the node clearly, keeps the server up, and a re-run resumes from the last save', async () => {
     // Any step after the first save (step 2) and before the end; the assertions hold for each of them.
@@ -44,8 +29,8 @@ describe.skipIf(!engineCanMakeModels())('engine killed with SIGKILL mid-training
     console.info(`engine crash test: SIGKILL at training step ${killAt} of ${STEPS}`);
     const doc = trainingWorkflow({ steps: STEPS });
 
-    const first = (await postRun(server.url, doc)).body.runId!;
-    await ws.waitFor(
+    const first = (await postRun(s.server.url, doc)).body.runId!;
+    await s.ws.waitFor(
       (m) =>
         m.type === 'node.progress' &&
         m.runId === first &&
@@ -58,42 +43,42 @@ describe.skipIf(!engineCanMakeModels())('engine killed with SIGKILL mid-training
     expect(engines).toHaveLength(1);
     process.kill(engines[0]!, 'SIGKILL');
 
-    const end = await ws.runEnd(first, TRAINING_TIMEOUT_MS);
+    const end = await s.ws.runEnd(first, TRAINING_TIMEOUT_MS);
     expect(end.type).toBe('run.failed');
-    const failed = await getJson<RunDetail>(server.url, `/api/runs/${first}`);
+    const failed = await getJson<RunDetail>(s.server.url, `/api/runs/${first}`);
     const train = failed.nodes.find((n) => n.nodeId === 'train')!;
     expect(train.status).toBe('failed');
     expect(train.error?.message).toMatch(/^LoRA Train: the engine crashed \(killed by signal SIGKILL\)/);
     expect(train.error?.message).toContain('run the workflow again to resume from the last saved state');
     expect(failed.nodes.find((n) => n.nodeId === 'save')?.status).toBe('skipped');
     // Nothing was published under a final name, and every file the engine had finished is whole.
-    expect(listFiles(join(tmp.dir, 'outputs'))).toEqual([]);
-    const finals = listFiles(join(tmp.dir, 'training')).filter((f) => f.endsWith('.safetensors'));
+    expect(listFiles(join(s.dir, 'outputs'))).toEqual([]);
+    const finals = listFiles(join(s.dir, 'training')).filter((f) => f.endsWith('.safetensors'));
     expect(finals.some((f) => f.endsWith('state.safetensors'))).toBe(true);
     for (const f of finals)
-      expect(SafetensorsReader.open(join(tmp.dir, 'training', f)).tensors.length).toBeGreaterThan(0);
-    for (const { hash } of server.store.list())
-      expect(sha256Hex(readFileSync(server.store.pathOf(hash)))).toBe(hash);
+      expect(SafetensorsReader.open(join(s.dir, 'training', f)).tensors.length).toBeGreaterThan(0);
+    for (const { hash } of s.server.store.list())
+      expect(sha256Hex(readFileSync(s.server.store.pathOf(hash)))).toBe(hash);
     // A kill that lands inside a save leaves the engine's temp file (mkstemp, `<file>.tmp-XXXXXX`) behind;
     // make that case certain rather than a matter of timing.
-    const stateDir = dirname(join(tmp.dir, 'training', finals.find((f) => f.endsWith('state.safetensors'))!));
+    const stateDir = dirname(join(s.dir, 'training', finals.find((f) => f.endsWith('state.safetensors'))!));
     writeFileSync(join(stateDir, 'state.safetensors.tmp-Ab12Cd'), 'half a state');
     writeFileSync(join(stateDir, 'output', 'crash-lora-step00000004.safetensors.tmp-Ef34Gh'), 'half a LoRA');
 
     // The server is still up and runs other work.
-    expect((await fetch(`${server.url}/api/system`)).status).toBe(200);
+    expect((await fetch(`${s.server.url}/api/system`)).status).toBe(200);
     const quick = workflow()
       .node('n', 'test/basic/number', { value: 7 })
       .node('o', 'test/basic/sink')
       .link('n.value', 'o.value')
       .build();
-    const other = (await postRun(server.url, quick)).body.runId!;
-    expect((await ws.runEnd(other, TRAINING_TIMEOUT_MS)).type).toBe('run.finished');
+    const other = (await postRun(s.server.url, quick)).body.runId!;
+    expect((await s.ws.runEnd(other, TRAINING_TIMEOUT_MS)).type).toBe('run.finished');
 
     // Running the same workflow again resumes from the last saved state (saved every 2 steps).
-    const again = (await postRun(server.url, doc)).body.runId!;
-    expect((await ws.runEnd(again, TRAINING_TIMEOUT_MS)).type).toBe('run.finished');
-    const done = await getJson<RunDetail>(server.url, `/api/runs/${again}`);
+    const again = (await postRun(s.server.url, doc)).body.runId!;
+    expect((await s.ws.runEnd(again, TRAINING_TIMEOUT_MS)).type).toBe('run.finished');
+    const done = await getJson<RunDetail>(s.server.url, `/api/runs/${again}`);
     const trained = done.nodes.find((n) => n.nodeId === 'train')!;
     const resumed = (trained.display as { resumedFromStep: number }).resumedFromStep;
     expect(resumed).toBeGreaterThanOrEqual(2);
@@ -103,16 +88,16 @@ describe.skipIf(!engineCanMakeModels())('engine killed with SIGKILL mid-training
     expect(engineProcesses()).toHaveLength(1);
 
     // The LoRA is whole: it parses, and it records all the steps.
-    const saved = listFiles(join(tmp.dir, 'outputs'));
+    const saved = listFiles(join(s.dir, 'outputs'));
     expect(saved).toEqual([join('loras', 'crash-lora.safetensors')]);
-    const lora = SafetensorsReader.open(join(tmp.dir, 'outputs', saved[0]!));
+    const lora = SafetensorsReader.open(join(s.dir, 'outputs', saved[0]!));
     expect(lora.metadata.ss_steps).toBe(String(STEPS));
     expect(lora.tensors.length).toBeGreaterThan(0);
 
     // No half-written file anywhere in the data dir, and every stored artifact matches its hash.
-    expect(listFiles(tmp.dir).filter((f) => TEMP_FILE.test(f))).toEqual([]);
-    const blobs = server.store.list();
+    expect(listFiles(s.dir).filter((f) => TEMP_FILE.test(f))).toEqual([]);
+    const blobs = s.server.store.list();
     expect(blobs.length).toBeGreaterThan(0);
-    for (const { hash } of blobs) expect(sha256Hex(readFileSync(server.store.pathOf(hash)))).toBe(hash);
+    for (const { hash } of blobs) expect(sha256Hex(readFileSync(s.server.store.pathOf(hash)))).toBe(hash);
   }, 120_000);
 });

@@ -1,14 +1,19 @@
-import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import sharp from 'sharp';
+import { afterAll, beforeAll } from 'vitest';
 import { createBuiltinRegistry } from '../../nodes/index.ts';
 import { type LoraflowServer, startServer } from '../../server/app.ts';
 import { loadConfig } from '../../server/config/config.ts';
 import { defaultEngineBinary } from '../../server/engine/engineClient.ts';
+import type { RunDetail } from '../../server/queue/runTypes.ts';
 import { sha256Hex } from '../../server/store/hash.ts';
+import type { WorkflowDocument } from '../../server/workflow/schema.ts';
+import { makeTempDir } from '../helpers/tempDir.ts';
 import { testNodes } from '../helpers/testNodes.ts';
+import { engineHasMakeModel, makeTinyModel } from '../helpers/tinyModel.ts';
 import { workflow } from '../helpers/workflowBuilder.ts';
+import { EventClient, getJson, postRun } from '../integration/serverHarness.ts';
 
 export const ENGINE_BIN = defaultEngineBinary();
 /** How long a test waits for a tiny training run to end (a loaded 2-core CI machine is slow). */
@@ -16,9 +21,7 @@ export const TRAINING_TIMEOUT_MS = 90_000;
 
 /** Whether the engine binary is built with `make-model` (the tiny model the engine tests train on). */
 export function engineCanMakeModels(): boolean {
-  if (!existsSync(ENGINE_BIN)) return false;
-  const usage = spawnSync(ENGINE_BIN, [], { encoding: 'utf8' });
-  return `${usage.stdout}${usage.stderr}`.includes('make-model');
+  return engineHasMakeModel(ENGINE_BIN);
 }
 
 /**
@@ -28,19 +31,7 @@ export function engineCanMakeModels(): boolean {
 export async function makeTrainingDataDir(dataDir: string, n = 2): Promise<void> {
   await makeDataset(dataDir, n);
   mkdirSync(join(dataDir, 'models'), { recursive: true });
-  execFileSync(ENGINE_BIN, [
-    'make-model',
-    '--arch',
-    'sd1',
-    '--size',
-    'tiny',
-    '--layout',
-    'ldm',
-    '--seed',
-    '1',
-    '--out',
-    join(dataDir, 'models', 'tiny.safetensors'),
-  ]);
+  makeTinyModel(ENGINE_BIN, join(dataDir, 'models', 'tiny.safetensors'));
 }
 
 /** `datasets/set/2_sks/` in `dataDir` with `n` captioned 64x64 PNGs (Load Images folder `set`). */
@@ -163,4 +154,44 @@ export function storeProblems(server: LoraflowServer): string[] {
     for (const h of JSON.parse(refs) as string[])
       if (!rows.has(h)) problems.push(`${owner} references missing artifact ${h}`);
   return problems;
+}
+
+export type RealServerSuite = {
+  /** The data dir (set once the suite has started). */
+  dir: string;
+  server: LoraflowServer;
+  ws: EventClient;
+  /** Queues `doc`, waits for its end and returns the run's detail. */
+  run(doc: WorkflowDocument, timeoutMs?: number): Promise<RunDetail>;
+};
+
+/**
+ * For a describe block: a temp data dir prepared by `prepare`, the real server over it and a websocket
+ * client, started before its tests and closed after them (nothing is created when the block is skipped).
+ */
+export function realServerSuite(
+  prefix: string,
+  o: { prepare: (dataDir: string) => Promise<void>; engine?: false },
+): RealServerSuite {
+  let tmp: ReturnType<typeof makeTempDir> | undefined;
+  const suite = {
+    async run(doc: WorkflowDocument, timeoutMs?: number): Promise<RunDetail> {
+      const runId = (await postRun(suite.server.url, doc)).body.runId!;
+      await suite.ws.runEnd(runId, timeoutMs);
+      return getJson<RunDetail>(suite.server.url, `/api/runs/${runId}`);
+    },
+  } as RealServerSuite;
+  beforeAll(async () => {
+    tmp = makeTempDir(prefix);
+    suite.dir = tmp.dir;
+    await o.prepare(tmp.dir);
+    suite.server = await startRealServer(tmp.dir, o.engine === false ? { engine: false } : {});
+    suite.ws = await EventClient.connect(suite.server.url);
+  }, 60_000);
+  afterAll(async () => {
+    suite.ws?.close();
+    await suite.server?.close();
+    tmp?.cleanup();
+  });
+  return suite;
 }
