@@ -1,13 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LoraflowServer, startServer } from '../../server/app.ts';
-import { loadRegistry } from '../../server/cli/registry.ts';
-import { loadConfig } from '../../server/config/config.ts';
-import { addNodeBySearch, artifactsDir, badge, nodeIds, nodeLocator, root, textOf, wire } from './harness.ts';
+import {
+  addNodeBySearch,
+  badge,
+  type Harness,
+  nodeIds,
+  nodeLocator,
+  root,
+  startHarness,
+  textOf,
+  wire,
+} from './harness.ts';
 
 /**
  * Issue 7's end-to-end path with the real engine: a tiny SD1 checkpoint made by `loraflow-engine make-model`,
@@ -19,73 +25,46 @@ if (!haveEngine) {
   console.warn(`engineSample e2e skipped: no engine binary at ${engineBin} (npm run build:native)`);
 }
 
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-let dataDir: string;
-let server: LoraflowServer;
-let context: BrowserContext;
+let h: Harness;
 let page: Page;
-const errors: string[] = [];
+
+/** A tiny SD1 checkpoint plus its tokenizer folder (tiny.tokenizer/) in `<data>/models`. */
+async function makeTinyModel(dataDir: string): Promise<void> {
+  const models = join(dataDir, 'models');
+  mkdirSync(models, { recursive: true });
+  try {
+    execFileSync(
+      engineBin,
+      [
+        'make-model',
+        '--arch',
+        'sd1',
+        '--size',
+        'tiny',
+        '--layout',
+        'ldm',
+        '--seed',
+        '1',
+        '--out',
+        join(models, 'tiny.safetensors'),
+      ],
+      { stdio: 'pipe', timeout: 60_000 },
+    );
+  } catch (err) {
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? String(err);
+    throw new Error(`${engineBin} make-model failed (an old build? npm run build:native):\n${stderr}`);
+  }
+}
 
 describe.skipIf(!haveEngine)('editor end to end with the real engine', () => {
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'loraflow-e2e-engine-'));
-    const models = join(dataDir, 'models');
-    mkdirSync(models, { recursive: true });
-    // Writes tiny.safetensors plus its tokenizer folder (tiny.tokenizer/) next to it.
-    try {
-      execFileSync(
-        engineBin,
-        [
-          'make-model',
-          '--arch',
-          'sd1',
-          '--size',
-          'tiny',
-          '--layout',
-          'ldm',
-          '--seed',
-          '1',
-          '--out',
-          join(models, 'tiny.safetensors'),
-        ],
-        { stdio: 'pipe', timeout: 60_000 },
-      );
-    } catch (err) {
-      const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? String(err);
-      throw new Error(`${engineBin} make-model failed (an old build? npm run build:native):\n${stderr}`);
-    }
-    const config = loadConfig({
-      cwd: dataDir,
-      env: { LORAFLOW_ENGINE_BIN: engineBin },
-      overrides: { port: 0, dataDir },
-    });
-    server = await startServer({
-      config,
-      registry: await loadRegistry({}),
-      clientDist: join(root, 'client', 'dist'),
-    });
-    context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'loraflow-chromium-')), {
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: CHROMIUM_ARGS,
+    h = await startHarness({
+      engineBin,
+      testNodes: false,
+      prepare: makeTinyModel,
       viewport: { width: 1280, height: 800 },
-      baseURL: server.url,
     });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.setDefaultTimeout(10_000);
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    mkdirSync(artifactsDir, { recursive: true });
+    page = h.page;
     await page.goto('/');
     await page
       .getByRole('navigation', { name: 'Node palette' })
@@ -94,12 +73,10 @@ describe.skipIf(!haveEngine)('editor end to end with the real engine', () => {
   });
 
   afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await server?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await h?.close();
   });
 
-  const shot = (name: string) => page.screenshot({ path: join(artifactsDir, `${name}.png`) });
+  const shot = (name: string) => h.shot(name);
 
   it('builds Load Checkpoint → Sample through the UI, runs it on the engine and shows the image', async () => {
     await page.getByRole('button', { name: 'New', exact: true }).click();
@@ -181,6 +158,6 @@ describe.skipIf(!haveEngine)('editor end to end with the real engine', () => {
       })
       .toBeGreaterThan(0);
     await shot('engine-02-sampled');
-    expect(errors.join('\n')).toBe('');
+    expect(h.errors.join('\n')).toBe('');
   });
 });

@@ -50,17 +50,32 @@ async function makeDataset(dataDir: string): Promise<void> {
   }
 }
 
-/** Starts the real server (built-in plus test nodes) on a free port with a temp data dir, and Chromium. */
-export async function startHarness(o: { chromiumArgs?: string[] } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  chromiumArgs?: string[];
+  /** The real engine binary the server should use (its LORAFLOW_ENGINE_BIN). */
+  engineBin?: string;
+  /** Register the test nodes and the fake trainer too (default true). */
+  testNodes?: boolean;
+  /** Fills the fresh data dir (default: the small `dogs` dataset). */
+  prepare?: (dataDir: string) => Promise<void>;
+  viewport?: { width: number; height: number };
+}
+
+/** Starts the real server (built-in plus, by default, test nodes) on a free port with a temp data dir, and Chromium. */
+export async function startHarness(o: HarnessOptions = {}): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'loraflow-e2e-'));
-  await makeDataset(dataDir);
-  const config = loadConfig({ cwd: dataDir, env: {}, overrides: { port: 0, dataDir } });
-  const registry = (await loadRegistry({ LORAFLOW_TEST_NODES: '1' })).register(fakeTrainer);
+  await (o.prepare ?? makeDataset)(dataDir);
+  const env = o.engineBin ? { LORAFLOW_ENGINE_BIN: o.engineBin } : {};
+  const config = loadConfig({ cwd: dataDir, env, overrides: { port: 0, dataDir } });
+  const registry =
+    o.testNodes === false
+      ? await loadRegistry({})
+      : (await loadRegistry({ LORAFLOW_TEST_NODES: '1' })).register(fakeTrainer);
   const server = await startServer({ config, registry, clientDist: join(root, 'client', 'dist') });
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'loraflow-chromium-')), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [...CHROMIUM_ARGS, ...(o.chromiumArgs ?? [])],
-    viewport: { width: 1280, height: 720 },
+    viewport: o.viewport ?? { width: 1280, height: 720 },
     baseURL: server.url,
   });
   const page = context.pages()[0] ?? (await context.newPage());

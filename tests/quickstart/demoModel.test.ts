@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { qualityPrompts } from '../../scripts/demo/model/sampleQuality.ts';
 import { makeDemoModel } from '../../scripts/demo/model/pipeline.ts';
+import { qualityPrompts } from '../../scripts/demo/model/sampleQuality.ts';
 import { defaultEngineBinary } from '../../server/engine/engineClient.ts';
 import { SafetensorsReader } from '../../server/engine/safetensors.ts';
 import { makeTempDir } from '../helpers/tempDir.ts';
@@ -44,12 +44,16 @@ describe('make:demo-model (quick)', { timeout: 600_000 }, () => {
     expect(names).toContain('first_stage_model.decoder.conv_out.weight');
     expect(names).toContain('cond_stage_model.transformer.text_model.final_layer_norm.weight');
     expect(header.info('model.diffusion_model.input_blocks.0.0.weight').dtype).toBe('F16');
-    const vocab = JSON.parse(readFileSync(join(r.tokenizerDir, 'vocab.json'), 'utf8')) as Record<string, number>;
-    for (const word of ['ring</w>', 'cross</w>', 'diamond</w>', 'circle</w>']) expect(vocab).toHaveProperty(word);
+    const vocab = JSON.parse(readFileSync(join(r.tokenizerDir, 'vocab.json'), 'utf8')) as Record<
+      string,
+      number
+    >;
+    for (const word of ['ring</w>', 'cross</w>', 'diamond</w>', 'circle</w>'])
+      expect(vocab).toHaveProperty(word);
 
-    await expect(
-      makeDemoModel({ ...baseOptions(out), overwrite: false }),
-    ).rejects.toThrow(/already exists; pass --force/);
+    await expect(makeDemoModel({ ...baseOptions(out), overwrite: false })).rejects.toThrow(
+      /already exists; pass --force/,
+    );
   });
 });
 

@@ -5,7 +5,9 @@ import type { DemoModelOptions, DemoModelReport } from './pipeline.ts';
 const pct = (x: number) => `${(x * 100).toFixed(0)} %`;
 
 function table(title: string, rows: QualityReport['shape']): string {
-  const lines = Object.entries(rows).map(([k, t]) => `| ${k} | ${t.correct}/${t.total} | ${pct(t.accuracy)} |`);
+  const lines = Object.entries(rows).map(
+    ([k, t]) => `| ${k} | ${t.correct}/${t.total} | ${pct(t.accuracy)} |`,
+  );
   return [`| ${title} | correct | accuracy |`, '| --- | --- | --- |', ...lines].join('\n');
 }
 

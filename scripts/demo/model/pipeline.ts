@@ -82,7 +82,7 @@ function writeTrainingImages(path: string, seed: number, count: number): string[
   const specs = baseSpecs(seed, count);
   const px = IMAGE_SIZE * IMAGE_SIZE * 3;
   const data = new Uint8Array(specs.length * px);
-  specs.forEach((s, i) => data.set(renderSpec(s), i * px));
+  for (const [i, s] of specs.entries()) data.set(renderSpec(s), i * px);
   writeSafetensors(path, { images: { dtype: 'U8', shape: [specs.length, IMAGE_SIZE, IMAGE_SIZE, 3], data } });
   return specs.map(captionOf);
 }
@@ -100,10 +100,25 @@ export async function makeDemoModel(o: DemoModelOptions): Promise<DemoModelRepor
   mkdirSync(o.workDir, { recursive: true });
   const init = join(o.workDir, 'init.safetensors');
   const made = JSON.parse(
-    execFileSync(bin, [
-      'make-model', '--arch', 'sd1', '--size', 'demo', '--seed', String(o.seed), '--dtype', 'fp32',
-      '--out', init, '--tokenizer-words', DEMO_TOKENIZER_WORDS.join(','),
-    ], { encoding: 'utf8' }),
+    execFileSync(
+      bin,
+      [
+        'make-model',
+        '--arch',
+        'sd1',
+        '--size',
+        'demo',
+        '--seed',
+        String(o.seed),
+        '--dtype',
+        'fp32',
+        '--out',
+        init,
+        '--tokenizer-words',
+        DEMO_TOKENIZER_WORDS.join(','),
+      ],
+      { encoding: 'utf8' },
+    ),
   ) as { parameters: number; tokenizer: string };
   o.log(`random demo model: ${made.parameters.toLocaleString('en')} parameters`);
 
@@ -112,16 +127,28 @@ export async function makeDemoModel(o: DemoModelOptions): Promise<DemoModelRepor
   o.log(`training set: ${captions.length} rendered images (seed ${o.seed})`);
 
   const client = new EngineClient({ workDir: o.workDir, binPath: bin, threads: o.threads });
-  const progress = (stage: string) => ({
-    onEvent: (e: Record<string, unknown>) => {
-      const d = e.data as { step?: number; total_steps?: number; loss_avg?: number; eta_s?: number | null };
-      if (e.type === 'training.metrics' && d.step !== undefined && (d.step % 100 === 0 || d.step === 20 || d.step === d.total_steps))
-        o.log(`  ${stage} step ${d.step}/${d.total_steps}  loss ${d.loss_avg?.toFixed(4)}  eta ${Math.round(d.eta_s ?? 0)} s`);
-    },
-  });
+  // Metrics arrive throttled (2/s), so log the first one past each hundred steps.
+  const progress = (stage: string) => {
+    let logged = 0;
+    return {
+      onEvent: (e: Record<string, unknown>) => {
+        const d = e.data as { step?: number; total_steps?: number; loss_avg?: number; eta_s?: number | null };
+        if (e.type !== 'training.metrics' || d.step === undefined) return;
+        if (Math.floor(d.step / 100) <= logged && d.step !== d.total_steps) return;
+        logged = Math.floor(d.step / 100);
+        o.log(
+          `  ${stage} step ${d.step}/${d.total_steps}  loss ${d.loss_avg?.toFixed(4)}  eta ${Math.round(d.eta_s ?? 0)} s`,
+        );
+      },
+    };
+  };
   try {
     const load = async (path: string) =>
-      ((await client.request('load_model', { path, tokenizer_path: made.tokenizer, dtype: 'fp32' })) as { model_id: string }).model_id;
+      (
+        (await client.request('load_model', { path, tokenizer_path: made.tokenizer, dtype: 'fp32' })) as {
+          model_id: string;
+        }
+      ).model_id;
     const vaeOut = join(o.workDir, 'vae-trained.safetensors');
     const vae = (await client.request(
       'train_full',
@@ -131,13 +158,20 @@ export async function makeDemoModel(o: DemoModelOptions): Promise<DemoModelRepor
         out: vaeOut,
         save_dtype: 'fp32',
         params: {
-          component: 'vae', max_train_steps: o.vae.steps, train_batch_size: o.vae.batch,
-          learning_rate: o.vae.lr, crop_size: o.vae.crop, seed: o.seed, flip_aug: true,
+          component: 'vae',
+          max_train_steps: o.vae.steps,
+          train_batch_size: o.vae.batch,
+          learning_rate: o.vae.lr,
+          crop_size: o.vae.crop,
+          seed: o.seed,
+          flip_aug: true,
         },
       },
       progress('vae'),
     )) as TrainFullResult;
-    o.log(`VAE: ${vae.steps} steps in ${vae.seconds.toFixed(0)} s, L1 ${vae.loss_first.toFixed(4)} -> ${vae.loss_last.toFixed(4)}`);
+    o.log(
+      `VAE: ${vae.steps} steps in ${vae.seconds.toFixed(0)} s, L1 ${vae.loss_first.toFixed(4)} -> ${vae.loss_last.toFixed(4)}`,
+    );
 
     const unet = (await client.request(
       'train_full',
@@ -150,18 +184,27 @@ export async function makeDemoModel(o: DemoModelOptions): Promise<DemoModelRepor
         save_dtype: 'fp16',
         metadata: { 'loraflow.demo_model': `seed=${o.seed} images=${captions.length}` },
         params: {
-          component: 'unet', max_train_steps: o.unet.steps, train_batch_size: o.unet.batch,
-          learning_rate: o.unet.lr, text_encoder_lr: o.unet.textEncoderLr, seed: o.seed, caption_dropout_rate: 0.1,
+          component: 'unet',
+          max_train_steps: o.unet.steps,
+          train_batch_size: o.unet.batch,
+          learning_rate: o.unet.lr,
+          text_encoder_lr: o.unet.textEncoderLr,
+          seed: o.seed,
+          caption_dropout_rate: 0.1,
         },
       },
       progress('unet'),
     )) as TrainFullResult;
-    o.log(`UNet: ${unet.steps} steps in ${unet.seconds.toFixed(0)} s, loss ${unet.loss_first.toFixed(4)} -> ${unet.loss_last.toFixed(4)}`);
+    o.log(
+      `UNet: ${unet.steps} steps in ${unet.seconds.toFixed(0)} s, loss ${unet.loss_first.toFixed(4)} -> ${unet.loss_last.toFixed(4)}`,
+    );
 
     const tokenizerDir = tokenizerDirOf(o.out);
     rmSync(tokenizerDir, { recursive: true, force: true });
     cpSync(made.tokenizer, tokenizerDir, { recursive: true });
-    const finalId = ((await client.request('load_model', { path: o.out, dtype: 'fp32' })) as { model_id: string }).model_id;
+    const finalId = (
+      (await client.request('load_model', { path: o.out, dtype: 'fp32' })) as { model_id: string }
+    ).model_id;
     const q = await measureQuality(client, finalId, o.quality);
     return {
       path: o.out,
