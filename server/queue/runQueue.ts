@@ -346,12 +346,15 @@ export class RunQueue {
     const prev = run.nodes.get(e.nodeId) ?? emptyNode(e.nodeId, 'unknown');
     switch (e.type) {
       case 'node.started':
+        // A node may start again in the same run (a repair pass after a corrupt input): forget the failure.
         this.setNode(run, e.nodeId, {
           ...prev,
           status: 'running',
           started: e.ts,
           finished: null,
           durationMs: null,
+          error: null,
+          reason: null,
         });
         break;
       case 'node.progress': {
@@ -367,6 +370,8 @@ export class RunQueue {
         this.o.gc?.pin(run.summary.id, collectArtifactHashes([e.outputs, e.display]));
         this.setNode(run, e.nodeId, {
           ...prev,
+          error: null,
+          reason: null,
           status: 'cached',
           started: e.ts,
           finished: e.ts,

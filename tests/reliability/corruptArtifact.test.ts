@@ -53,6 +53,8 @@ describe('a corrupt artifact in the store', () => {
     expect(second.status).toBe('succeeded');
     // Crop/Resize was a cache hit whose artifact turned out corrupt: it ran again and made the same bytes.
     expect(node(second, 'crop').status).toBe('done');
+    // The failure of the first pass is not left on the node that then succeeded.
+    expect(node(second, 'save')).toMatchObject({ status: 'done', error: null, reason: null });
     const saved2 = node(second, 'save').display as Saved;
     expect(saved2.images.map((i) => i.hash)).toEqual(saved1.images.map((i) => i.hash));
     expect(node(second, 'save').logs.map((l) => l.message)).toContainEqual(
