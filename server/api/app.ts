@@ -5,6 +5,7 @@ import type { FileArtifactStore } from '../store/artifactStore.ts';
 import { artifactsRouter } from './artifacts/artifactsRouter.ts';
 import { errorHandler, notFoundHandler } from './http/errors.ts';
 import { securityHeaders } from './http/security.ts';
+import { cutUnreadBodies } from './http/unreadBody.ts';
 import { nodesRouter } from './nodes/nodesRouter.ts';
 import { type RunsDeps, runsRouter } from './runs/runsRouter.ts';
 import { clientRouter } from './static/clientRouter.ts';
@@ -35,6 +36,7 @@ export function createApp(d: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
   app.use(securityHeaders());
+  app.use(cutUnreadBodies());
   app.use(originGuard(d.token !== undefined));
   app.use(requireToken(d.token));
   app.use(nodesRouter(d.registry));

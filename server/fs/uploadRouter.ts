@@ -48,15 +48,7 @@ export function sanitizeUploadName(raw: string): { ok: true; name: string } | { 
   return { ok: true, name };
 }
 
-/** After an early refusal, how much of the rest of a body is read (and dropped) before the connection is cut. */
-const DISCARD_BYTES = 4 * 1024 ** 2;
-const DISCARD_MS = 5_000;
-
 type Received = { name: string; spool: string; size: number; truncated: boolean };
-
-function refuse(res: Response, status: number, code: string, message: string): void {
-  sendError(res, status, code, message);
-}
 
 /**
  * `POST /api/upload?path=<folder in a dataset root>` with a multipart body of image files. Each file is
@@ -64,34 +56,19 @@ function refuse(res: Response, status: number, code: string, message: string): v
  * sharp under the pixel limit to verify it, and written atomically under its own name or, when that is
  * taken, with a counter (`photo_1.jpg`): an existing file is never overwritten. Answers
  * `{ saved: [...], rejected: [{ name, reason }] }`. A body over `maxRequestBytes` is refused with 413 as soon
- * as the limit is crossed (or at once from its Content-Length) and the connection is closed, so a huge upload
- * is never read to its end.
+ * as the limit is crossed (or at once from its Content-Length); `cutUnreadBodies()` then closes the connection,
+ * so a huge upload is never read to its end.
  */
 export function createUploadRouter(roots: Roots, limits: Partial<UploadLimits> = {}): Router {
   const lim: UploadLimits = { ...DEFAULT_UPLOAD_LIMITS, ...limits };
   const router = Router();
 
   router.post('/api/upload', (req: Request, res: Response) => {
-    // A reply sent before the body was read: the rest of the body is discarded as it arrives (so the client
-    // can read the reply instead of getting a reset), up to a bound; then the connection is cut, so a huge
-    // upload is never read to its end.
-    const refuseEarly = (status: number, code: string, message: string) => {
-      refuse(res, status, code, message);
-      let discarded = 0;
-      const cut = () => req.socket.destroy();
-      const timer = setTimeout(cut, DISCARD_MS);
-      timer.unref();
-      req.on('data', (chunk: Buffer) => {
-        discarded += chunk.length;
-        if (discarded > DISCARD_BYTES) cut();
-      });
-      req.on('end', () => clearTimeout(timer));
-      req.on('close', () => clearTimeout(timer));
-      req.resume();
-    };
+    // Replies sent before the body was read leave the rest to the app's cutUnreadBodies().
     const path = req.query.path ?? '';
     if (typeof path !== 'string') {
-      refuseEarly(
+      sendError(
+        res,
         400,
         'invalid_request',
         'query "path" must be a single string (a folder in a dataset root)',
@@ -100,16 +77,17 @@ export function createUploadRouter(roots: Roots, limits: Partial<UploadLimits> =
     }
     const target = roots.resolve('dataset', path);
     if (!target.ok) {
-      refuseEarly(403, 'forbidden_path', target.reason);
+      sendError(res, 403, 'forbidden_path', target.reason);
       return;
     }
     if (!req.headers['content-type']?.startsWith('multipart/form-data')) {
-      refuseEarly(415, 'expected_multipart', 'expected a multipart/form-data body with image files');
+      sendError(res, 415, 'expected_multipart', 'expected a multipart/form-data body with image files');
       return;
     }
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > lim.maxRequestBytes) {
-      refuseEarly(
+      sendError(
+        res,
         413,
         'body_too_large',
         `upload of ${declared} bytes is larger than the ${lim.maxRequestBytes} byte request limit`,
@@ -120,7 +98,7 @@ export function createUploadRouter(roots: Roots, limits: Partial<UploadLimits> =
     try {
       bb = busboy({ headers: req.headers, limits: { fileSize: lim.maxFileBytes, files: lim.maxFiles } });
     } catch (e) {
-      refuseEarly(400, 'bad_multipart', `bad multipart request: ${(e as Error).message}`);
+      sendError(res, 400, 'bad_multipart', `bad multipart request: ${(e as Error).message}`);
       return;
     }
 
@@ -138,7 +116,7 @@ export function createUploadRouter(roots: Roots, limits: Partial<UploadLimits> =
       bb.removeAllListeners('file');
       for (const o of outs) o.destroy();
       void Promise.allSettled(writes).then(cleanup);
-      refuseEarly(status, code, message);
+      sendError(res, status, code, message);
     };
     req.on('data', (chunk: Buffer) => {
       total += chunk.length;
@@ -196,7 +174,7 @@ export function createUploadRouter(roots: Roots, limits: Partial<UploadLimits> =
           res.json({ saved, rejected });
         })
         .catch((e: Error) => {
-          if (!res.headersSent) refuse(res, 500, 'upload_failed', `upload failed: ${e.message}`);
+          if (!res.headersSent) sendError(res, 500, 'upload_failed', `upload failed: ${e.message}`);
         })
         .finally(cleanup);
     });

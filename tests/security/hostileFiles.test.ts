@@ -12,6 +12,7 @@ import { MAX_INPUT_PIXELS } from '../../nodes/image/openImage.ts';
 import { loadCheckpoint } from '../../nodes/model/loadCheckpoint.ts';
 import { loadLora } from '../../nodes/model/loadLora.ts';
 import type { ImagesValue } from '../../nodes/sdk/values.ts';
+import { cutUnreadBodies } from '../../server/api/http/unreadBody.ts';
 import { type LoraflowServer, startServer } from '../../server/app.ts';
 import { loadConfig } from '../../server/config/config.ts';
 import { defaultEngineBinary, EngineClient, EngineError } from '../../server/engine/engineClient.ts';
@@ -233,13 +234,15 @@ function listen(app: express.Express): Promise<{ server: Server; url: string }> 
 function streamUpload(
   url: string,
   totalBytes: number,
-  o: { declareLength: boolean },
+  o: { declareLength: boolean; method?: string; contentType?: string; head?: Buffer },
 ): Promise<{ status: number; sent: number; body: string }> {
   const u = new URL(url);
   const boundary = 'hugeboundary';
-  const head = Buffer.from(
-    `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="huge.png"\r\nContent-Type: image/png\r\n\r\n`,
-  );
+  const head =
+    o.head ??
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="huge.png"\r\nContent-Type: image/png\r\n\r\n`,
+    );
   const block = Buffer.alloc(MB, 0x41);
   return new Promise((resolve, reject) => {
     let sent = 0;
@@ -247,10 +250,10 @@ function streamUpload(
     const req = request({
       host: u.hostname,
       port: u.port,
-      method: 'POST',
+      method: o.method ?? 'POST',
       path: `${u.pathname}${u.search}`,
       headers: {
-        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-type': o.contentType ?? `multipart/form-data; boundary=${boundary}`,
         ...(o.declareLength ? { 'content-length': String(totalBytes) } : {}),
       },
     });
@@ -308,8 +311,39 @@ describe('a 10 GB upload', () => {
     expect(growth).toBeLessThan(128 * MB);
   });
 
+  it('is cut short on every route that takes a body, declared or streamed', async () => {
+    const json = { contentType: 'application/json', head: Buffer.from('{"workflow": "') };
+    const routes: { path: string; method?: string; contentType?: string; head?: Buffer; limit: number }[] = [
+      { path: '/api/runs', ...json, limit: 10 * MB },
+      { path: '/api/workflows/huge', method: 'PUT', ...json, limit: 10 * MB },
+      { path: '/api/runs/nope/cancel', ...json, limit: 0 },
+      {
+        path: '/api/workflows/from-image',
+        contentType: 'image/png',
+        head: Buffer.alloc(8, 0x89),
+        limit: 64 * MB,
+      },
+      { path: '/api/upload?path=', limit: 1024 * MB },
+    ];
+    for (const r of routes) {
+      for (const declareLength of r.limit > 64 * MB ? [true] : [true, false]) {
+        const { result, growth } = await peakRssGrowth(() =>
+          streamUpload(`${server.url}${r.path}`, TEN_GB, { ...r, declareLength }),
+        );
+        const what = `${r.method ?? 'POST'} ${r.path} (${declareLength ? 'Content-Length' : 'chunked'})`;
+        expect(result.status, `${what}: ${result.body}`).toBeGreaterThanOrEqual(400);
+        expect(result.status, what).toBeLessThan(500);
+        expect(JSON.parse(result.body).error.message, what).toBeTruthy();
+        expect(result.sent, what).toBeLessThan((declareLength ? 0 : r.limit) + 48 * MB);
+        expect(growth, what).toBeLessThan(192 * MB);
+      }
+    }
+  });
+
   it('is refused early when streamed without a length: past the request limit, not at the end', async () => {
-    const app = express().use(createUploadRouter(roots, { maxFileBytes: 2 * MB, maxRequestBytes: 8 * MB }));
+    const app = express()
+      .use(cutUnreadBodies())
+      .use(createUploadRouter(roots, { maxFileBytes: 2 * MB, maxRequestBytes: 8 * MB }));
     const { server: s, url } = await listen(app);
     try {
       const { result, growth } = await peakRssGrowth(() =>

@@ -1,4 +1,4 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import type { NodeRegistry } from '../../../nodes/sdk/registry.ts';
 import type { Executor } from '../../executor/executor.ts';
 import type { RunQueue } from '../../queue/runQueue.ts';
@@ -6,6 +6,7 @@ import type { RunRepository } from '../../queue/runRepository.ts';
 import { loadWorkflow } from '../../workflow/load.ts';
 import { formatNodeError, type NodeError } from '../../workflow/nodeErrors.ts';
 import { ApiError, notFound } from '../http/errors.ts';
+import { jsonBody } from '../http/jsonBody.ts';
 import { parseOr400 } from '../http/validate.ts';
 import { CreateRunBody, ListRunsQuery, RUN_BODY_LIMIT, RunEventsQuery, RunIdParams } from './runsSchemas.ts';
 
@@ -26,7 +27,7 @@ function invalidWorkflow(errors: NodeError[]): ApiError {
 /** Runs: submit (validated, then queued), history, one run's state, cancel, and custom node events. */
 export function runsRouter(d: RunsDeps): Router {
   const router = Router();
-  const json = express.json({ limit: RUN_BODY_LIMIT });
+  const json = jsonBody(RUN_BODY_LIMIT);
 
   router.post('/api/runs', json, (req, res) => {
     const body = parseOr400(CreateRunBody, req.body, 'run request');

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { RunStatus } from '../../queue/runTypes.ts';
 
-export const RUN_BODY_LIMIT = '10mb';
+/** Largest run request body, in bytes. */
+export const RUN_BODY_LIMIT = 10 * 1024 * 1024;
 
 export const RunId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'not a run id');
 export const RunIdParams = z.object({ id: RunId });

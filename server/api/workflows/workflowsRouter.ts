@@ -1,11 +1,13 @@
-import express, { Router } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { ApiError, notFound } from '../http/errors.ts';
+import { jsonBody } from '../http/jsonBody.ts';
 import { parseOr400 } from '../http/validate.ts';
 import type { WorkflowFiles } from './workflowFiles.ts';
 import { WorkflowName } from './workflowName.ts';
 
-export const WORKFLOW_BODY_LIMIT = '10mb';
+/** Largest workflow document, in bytes. */
+export const WORKFLOW_BODY_LIMIT = 10 * 1024 * 1024;
 
 const NameParams = z.object({ name: WorkflowName });
 const ReadQuery = z.object({ source: z.enum(['template', 'saved']).optional() });
@@ -17,7 +19,7 @@ export type WorkflowDocumentCheck = (
 
 export function workflowsRouter(files: WorkflowFiles, checkDocument: WorkflowDocumentCheck): Router {
   const router = Router();
-  const json = express.json({ limit: WORKFLOW_BODY_LIMIT, strict: true });
+  const json = jsonBody(WORKFLOW_BODY_LIMIT);
 
   router.get('/api/workflows', async (_req, res) => {
     res.json({ workflows: await files.list() });
