@@ -16,10 +16,10 @@ import {
   useRef,
 } from 'react';
 import { useShallow } from 'zustand/react/shallow';
-import { FALLBACK_SOCKET_COLOR } from '../../api/nodeDefs.ts';
 import { renderStats } from '../../app/renderStats.ts';
 import { useUi } from '../../app/uiStore.ts';
 import { DotGrid } from './DotGrid.tsx';
+import { type EdgeStyleCache, styleEdges } from './edgeStyles.ts';
 import { estimatedFit, FIT_OPTIONS } from './estimatedFit.ts';
 import { GroupNode } from './GroupNode.tsx';
 import { graphStore, useGraph } from './graphInstance.ts';
@@ -72,16 +72,11 @@ export function Canvas({ onDropFiles }: Props) {
     void fitView({ ...FIT_OPTIONS, duration: 0 });
   }, [fitRequest, defsSettled, fitView, setViewport]);
 
-  const styledEdges = useMemo(() => {
-    const byId = new Map(nodes.map((n) => [n.id, n]));
-    return edges.map((e) => {
-      const src = byId.get(e.source);
-      const type =
-        src && isWorkflowNode(src) ? outputsOf(src, defs, edges)[e.sourceHandle ?? '']?.type : undefined;
-      const color = (type && defs.sockets[type]?.color) ?? FALLBACK_SOCKET_COLOR;
-      return { ...e, style: { stroke: color, strokeWidth: 2 } };
-    });
-  }, [edges, nodes, defs]);
+  const edgeStyles = useMemo<EdgeStyleCache>(() => new WeakMap(), []);
+  const styledEdges = useMemo(
+    () => styleEdges(edges, nodes, defs, edgeStyles),
+    [edges, nodes, defs, edgeStyles],
+  );
 
   const isValidConnection = useCallback<IsValidConnection>((c) => {
     const s = graphStore.getState();

@@ -37,4 +37,12 @@ describe('previews from a node display', () => {
     expect(previewSrc(full)).toBe(`/api/artifacts/${h('3')}/thumbnail`);
     expect(fullImageHash(full)).toBe(h('3'));
   });
+  it('looks into IMAGES values but not into other typed values such as a LoRA', () => {
+    const p = extractPreviews({
+      value: { kind: 'images', items: [{ hash: h('a'), caption: 'x' }] },
+      lora: { kind: 'lora', hash: h('b'), name: 'mine', metadata: {} },
+      model: { kind: 'model', hash: h('c') },
+    });
+    expect(p.images).toEqual([{ hash: h('a'), caption: 'x' }]);
+  });
 });

@@ -53,6 +53,8 @@ export function extractPreviews(display: Record<string, unknown> | undefined, ma
     }
     if (typeof value === 'object') {
       const o = value as Record<string, unknown>;
+      // Typed values that are not images (a LoRA, a model, prompts) carry hashes of files no <img> can show.
+      if (typeof o.kind === 'string' && o.kind !== 'images') return;
       const hash = typeof o.hash === 'string' ? o.hash : typeof o.image === 'string' ? o.image : undefined;
       if (hash && SHA256.test(hash)) {
         const img: PreviewImage = { hash };
