@@ -167,22 +167,19 @@ describe('every REST route is fuzzed', () => {
     );
     await fc.assert(
       fc.asyncProperty(docs, nearValid(CreateRunBody, { workflow: valid }), async (doc, body) => {
-        for (const b of [{ workflow: doc }, body]) {
-          const r = await send(server.url, {
-            method: 'POST',
-            path: '/api/runs',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(b),
-          });
-          expectClean(r, 'POST /api/runs');
-        }
-        const put = await send(server.url, {
-          method: 'PUT',
-          path: '/api/workflows/fuzzed',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(doc),
-        });
-        expectClean(put, 'PUT /api/workflows/fuzzed');
+        const sendJson = async (method: string, path: string, b: unknown) =>
+          expectClean(
+            await send(server.url, {
+              method,
+              path,
+              headers: { 'content-type': 'application/json' },
+              body: JSON.stringify(b),
+            }),
+            `${method} ${path}`,
+          );
+        await sendJson('POST', '/api/runs', { workflow: doc });
+        await sendJson('POST', '/api/runs', body);
+        await sendJson('PUT', '/api/workflows/fuzzed', doc);
       }),
       { numRuns: 60, seed: 9_006 },
     );

@@ -373,6 +373,28 @@ describe('model files that are not what they claim', () => {
         node('Sigmoid', ['logits'], ['predictions_sigmoid']),
       ],
     });
+  /** A tagger folder: `model.onnx` with the given bytes and a one-tag `selected_tags.csv`. */
+  const taggerFolder = (name: string, onnx: Uint8Array): string => {
+    const dir = join(models, name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'model.onnx'), onnx);
+    writeFileSync(join(dir, 'selected_tags.csv'), tagsCsv);
+    return name;
+  };
+  const oneWhiteImage = async (t: NodeTestContext): Promise<ImagesValue> => {
+    const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } })
+      .png()
+      .toBuffer();
+    const item = {
+      hash: await t.store.put(png),
+      width: 4,
+      height: 4,
+      caption: '',
+      repeats: 1,
+      regularization: false,
+    };
+    return { kind: 'images', items: [item] };
+  };
 
   it.each([
     [
@@ -387,30 +409,12 @@ describe('model files that are not what they claim', () => {
     ['a truncated ONNX model', async () => Buffer.from(tagger()).subarray(0, 40)],
     ['random bytes', async () => Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 251))],
   ])('WD14 Tagger refuses %s with a clear error naming the node and the file', async (what, bytes) => {
-    const dir = join(models, `tagger-${what.replace(/\W+/g, '-')}`);
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'model.onnx'), await bytes());
-    writeFileSync(join(dir, 'selected_tags.csv'), tagsCsv);
+    const folder = taggerFolder(`tagger-${what.replace(/\W+/g, '-')}`, await bytes());
     const t = nodeContext(`onnx-${what.replace(/\W+/g, '-')}`);
     try {
-      const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } })
-        .png()
-        .toBuffer();
-      const images: ImagesValue = {
-        kind: 'images',
-        items: [
-          {
-            hash: await t.store.put(png),
-            width: 4,
-            height: 4,
-            caption: '',
-            repeats: 1,
-            regularization: false,
-          },
-        ],
-      };
+      const images = await oneWhiteImage(t);
       const { result, growth } = await peakRssGrowth(() =>
-        runNodeForTest(wd14Tagger, t, { images }, { model: dir.slice(models.length + 1) }).then(
+        runNodeForTest(wd14Tagger, t, { images }, { model: folder }).then(
           () => undefined,
           (e: unknown) => e,
         ),
@@ -426,28 +430,10 @@ describe('model files that are not what they claim', () => {
   });
 
   it('a valid tagger in the same layout still loads (the cases above fail for their bytes only)', async () => {
-    const dir = join(models, 'tagger-valid');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'model.onnx'), tagger());
-    writeFileSync(join(dir, 'selected_tags.csv'), tagsCsv);
+    taggerFolder('tagger-valid', tagger());
     const t = nodeContext('onnx-valid');
     try {
-      const png = await sharp({ create: { width: 4, height: 4, channels: 3, background: '#fff' } })
-        .png()
-        .toBuffer();
-      const images: ImagesValue = {
-        kind: 'images',
-        items: [
-          {
-            hash: await t.store.put(png),
-            width: 4,
-            height: 4,
-            caption: '',
-            repeats: 1,
-            regularization: false,
-          },
-        ],
-      };
+      const images = await oneWhiteImage(t);
       const r = await runNodeForTest(
         wd14Tagger,
         t,
