@@ -2,8 +2,8 @@
  * `npm run bench:load` (issue 9.11): the server on loopback under load, in process.
  *  1. 50 websocket clients connected while a run streams progress: delivery latency (client receive time minus
  *     the message's `ts`) p50/p99 over every message to every client, and a check that no client lost one.
- *  2. 200 POST /api/runs of a cached workflow in a burst (twice): request latency p50/p99, time until all 200
- *     finished.
+ *  2. 200 POST /api/runs of a cached workflow in a burst (three times): request latency p50/p99, time until all
+ *     200 finished, CPU time.
  *  3. Memory: RSS and V8 heap after GC settling, at start, after each burst and after the clients left.
  * Run with `nice -n 15`; the figures are for the machine it runs on (load average printed).
  */
@@ -85,6 +85,7 @@ async function main(): Promise<void> {
       `\n50 clients, 1 streaming run: ${published.length} events (${published.filter((m) => m.type === 'node.progress').length} progress) in ${ms(streamMs)}; ` +
         `${complete}/50 clients got every event in order`,
     );
+    console.log(`  CPU time for the run and its fan-out: ${ms((streamCpu.user + streamCpu.system) / 1000)}`);
     console.log(
       `  delivery latency over ${arrivals.length} deliveries: p50 ${ms(percentile(arrivals, 50))}, p99 ${ms(percentile(arrivals, 99))}, max ${ms(Math.max(...arrivals))}`,
     );
@@ -93,7 +94,7 @@ async function main(): Promise<void> {
 
     // 2. Bursts of 200 cached runs (the clients stay connected and receive every run's events).
     const after: { rss: number; heap: number }[] = [];
-    for (const round of [1, 2]) {
+    for (const round of [1, 2, 3]) {
       const b0 = performance.now();
       const cpu0 = process.cpuUsage();
       const { latencies, runIds } = await burstRuns(server.url, doc, 200);
@@ -117,9 +118,12 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 200));
     const end = await settledMemory();
     console.log(`\nmemory after the clients left:         ${fmt(end)}`);
-    const growth = after[1]!.heap - after[0]!.heap;
+    const growth = (a: number, b: number) => {
+      const d = after[b]!.heap - after[a]!.heap;
+      return `${(d / MB).toFixed(2)} MB (${((d / after[a]!.heap) * 100).toFixed(1)}%)`;
+    };
     console.log(
-      `heap growth burst 1 -> burst 2: ${(growth / MB).toFixed(2)} MB (${((growth / after[0]!.heap) * 100).toFixed(1)}%); ` +
+      `heap growth burst 1 -> 2: ${growth(0, 1)}, burst 2 -> 3: ${growth(1, 2)}; ` +
         `start -> end: heap ${((end.heap - start.heap) / MB).toFixed(2)} MB, RSS ${((end.rss - start.rss) / MB).toFixed(1)} MB`,
     );
   } finally {
