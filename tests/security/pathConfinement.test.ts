@@ -196,6 +196,7 @@ describe('HTTP endpoints never reach outside the roots', () => {
             body: JSON.stringify(doc),
           },
           { method: 'GET', path: `/api/artifacts/${seg}` },
+          { method: 'GET', path: `/api/artifacts/${seg}/thumbnail` },
           { method: 'GET', path: `/api/runs/${seg}` },
           { method: 'GET', path: `/api/runs/${seg}/events` },
           { method: 'POST', path: `/api/runs/${seg}/cancel` },
