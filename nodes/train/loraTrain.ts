@@ -222,6 +222,7 @@ export const loraTrain = defineNode({
       save_every_n_epochs: _se,
       save_every_n_steps: _ss,
       save_last_n: _sl,
+      save_state_every_n_minutes: _ssm,
       max_nan_steps: _mn,
       sample_prompts: _sp2,
       sample_every_n_steps: _ses,

@@ -104,6 +104,9 @@ export const trainParams = z.object({
   save_last_n: ui(z.number().int().min(0).default(0), advanced).describe(
     'Keep only the last N checkpoints; 0 = all.',
   ),
+  save_state_every_n_minutes: ui(z.number().min(0).default(10), advanced).describe(
+    'Save the resume state at least this often, so a crash loses at most this much training; 0 = only at checkpoints.',
+  ),
   sample_prompts: ui(z.string().default(''), { ...advanced, widget: 'multiline' }).describe(
     'One prompt per line in kohya syntax (--n negative, --w/--h size, --d seed, --s steps, --l CFG, --ss sampler).',
   ),

@@ -12,6 +12,7 @@
 #include "finetune/image_batch.h"
 #include "finetune/latent_normalization.h"
 #include "models/sd1_inference.h"
+#include "models/vae.h"
 #include "models/sd1_model.h"
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
@@ -200,8 +201,9 @@ FullTrainResult train_full(SD1Model& model, const ClipTokenizer* tokenizer, cons
     if (data.captions.size() != static_cast<size_t>(data.images.size(0)))
       fail(errc::bad_request, "full training: " + std::to_string(data.captions.size()) + " captions for " +
                                   std::to_string(data.images.size(0)) + " images");
-    at::Tensor latents = vae_encode_images(model, data.images, false, 0);  // scaled posterior means, CPU fp32
-    at::Tensor flipped = c.flip_aug ? vae_encode_images(model, data.images.flip({2}), false, 0) : at::Tensor();
+    const double sf = model.config.vae.scaling_factor;
+    at::Tensor latents = encode_posterior_means(*model.vae, data.images) * sf;
+    at::Tensor flipped = c.flip_aug ? encode_posterior_means(*model.vae, data.images.flip({2})) * sf : at::Tensor();
     const bool train_te = c.text_encoder_lr > 0;
     set_trainable(*model.unet, true);
     set_trainable(*model.text, train_te);

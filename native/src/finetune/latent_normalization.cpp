@@ -10,21 +10,24 @@
 
 namespace loraflow {
 
-LatentStats measure_latents(AutoencoderKLImpl& vae, const at::Tensor& images, int64_t batch) {
+at::Tensor encode_posterior_means(AutoencoderKLImpl& vae, const at::Tensor& images, int64_t batch) {
   torch::NoGradGuard ng;
   const auto param = vae.parameters().front();
   const int64_t C = vae.config.embed_dim;
-  at::Tensor sum = at::zeros({C}, at::kDouble), sq = at::zeros({C}, at::kDouble);
-  int64_t count = 0;
+  std::vector<at::Tensor> out;
   for (int64_t s = 0; s < images.size(0); s += batch) {
     at::Tensor x = images_to_unit_range(images.slice(0, s, s + batch)).to(param.device(), param.scalar_type());
-    at::Tensor mean = vae.encode_moments(x).slice(1, 0, C).to(at::kDouble).cpu();
-    sum += mean.sum({0, 2, 3});
-    sq += mean.pow(2).sum({0, 2, 3});
-    count += mean.size(0) * mean.size(2) * mean.size(3);
+    out.push_back(vae.encode_moments(x).slice(1, 0, C).to(at::kCPU, at::kFloat));
   }
+  return at::cat(out);
+}
+
+LatentStats measure_latents(AutoencoderKLImpl& vae, const at::Tensor& images, int64_t batch) {
+  at::Tensor mean = encode_posterior_means(vae, images, batch).to(at::kDouble);
+  const int64_t count = mean.size(0) * mean.size(2) * mean.size(3);
+  at::Tensor sum = mean.sum({0, 2, 3}), sq = mean.pow(2).sum({0, 2, 3});
   LatentStats st;
-  for (int64_t c = 0; c < C; ++c) {
+  for (int64_t c = 0; c < mean.size(1); ++c) {
     const double m = sum[c].item<double>() / count;
     const double var = std::max(sq[c].item<double>() / count - m * m, 1e-12);
     st.mean.push_back(m);

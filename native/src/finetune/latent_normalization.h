@@ -14,7 +14,9 @@ struct LatentStats {
   std::vector<double> mean, std;  // per channel, of the unscaled posterior mean
 };
 
-// images uint8 [N,H,W,3]; encodes in batches without gradients.
+// Unscaled posterior means [N, C, h, w] (fp32, CPU) of uint8 [N,H,W,3] images, encoded in batches without
+// gradients (one image at a time is several times slower on the CPU).
+at::Tensor encode_posterior_means(AutoencoderKLImpl& vae, const at::Tensor& images, int64_t batch = 32);
 LatentStats measure_latents(AutoencoderKLImpl& vae, const at::Tensor& images, int64_t batch = 32);
 void normalize_latents(AutoencoderKLImpl& vae, const LatentStats& stats);
 

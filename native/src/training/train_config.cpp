@@ -48,8 +48,8 @@ void check(bool ok, const std::string& msg) {
   X(huber_c) X(v_parameterization) X(min_timestep) X(max_timestep) X(prior_loss_weight) X(shuffle_caption)     \
   X(keep_tokens) X(keep_tokens_separator) X(caption_dropout_rate) X(caption_tag_dropout_rate) X(clip_skip)     \
   X(flip_aug) X(output_name) X(save_precision) X(save_every_n_epochs) X(save_every_n_steps) X(save_last_n)     \
-  X(max_nan_steps) X(metrics_per_second) X(sample_prompts) X(sample_every_n_steps) X(sample_every_n_epochs)      \
-  X(sample_sampler)
+  X(save_state_every_n_minutes) X(max_nan_steps) X(metrics_per_second) X(sample_prompts) X(sample_every_n_steps)  \
+  X(sample_every_n_epochs) X(sample_sampler)
 
 TrainConfig parse_train_config(const nlohmann::json& p) {
   if (!p.is_object()) fail(errc::bad_request, "argument 'params' must be an object of training parameters");
@@ -88,6 +88,7 @@ TrainConfig parse_train_config(const nlohmann::json& p) {
   check(c.clip_skip >= 1 && c.clip_skip <= 12, "'clip_skip' must be in [1, 12]");
   check(c.save_every_n_epochs >= 0 && c.save_every_n_steps >= 0 && c.save_last_n >= 0,
         "'save_every_n_epochs', 'save_every_n_steps' and 'save_last_n' must be >= 0");
+  check(c.save_state_every_n_minutes >= 0, "'save_state_every_n_minutes' must be >= 0 (0 = off)");
   check(c.max_nan_steps >= 1, "'max_nan_steps' must be >= 1");
   check(c.sample_every_n_steps >= 0 && c.sample_every_n_epochs >= 0,
         "'sample_every_n_steps' and 'sample_every_n_epochs' must be >= 0");

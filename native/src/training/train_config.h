@@ -58,6 +58,9 @@ struct TrainConfig {
   int64_t save_every_n_epochs = 0;
   int64_t save_every_n_steps = 0;
   int64_t save_last_n = 0;  // keep the last N intermediate checkpoints of each kind; 0 = keep all
+  // Resume state (not a LoRA file) saved at least this often, so a crash with the default settings (no
+  // save_every_n_*) still loses at most this much training. 0 = only at the save points, on cancel and at the end.
+  double save_state_every_n_minutes = 10;
   // samples (kohya prompt syntax, one prompt per line: --n --w --h --d --s --l --ss)
   std::string sample_prompts;
   int64_t sample_every_n_steps = 0;

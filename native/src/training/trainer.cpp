@@ -75,8 +75,8 @@ std::string trim(const std::string& s) {
 std::string fingerprint(const TrainConfig& c, const std::vector<TrainItem>& items) {
   json j = to_json(c);
   for (const char* k : {"output_name", "save_precision", "save_every_n_epochs", "save_every_n_steps", "save_last_n",
-                        "max_nan_steps", "metrics_per_second", "sample_prompts", "sample_every_n_steps",
-                        "sample_every_n_epochs", "sample_sampler"})
+                        "save_state_every_n_minutes", "max_nan_steps", "metrics_per_second", "sample_prompts",
+                        "sample_every_n_steps", "sample_every_n_epochs", "sample_sampler"})
     j.erase(k);
   Sha256 h;
   const std::string s = j.dump();
@@ -135,6 +135,7 @@ class Trainer {
   StepPlan plan_;
   std::string fingerprint_;
   std::string state_path_;
+  std::chrono::steady_clock::time_point last_state_save_ = std::chrono::steady_clock::now();
   std::map<std::string, at::Tensor> text_cache_;
   at::ScalarType dtype_ = at::kFloat;
   bool fp16_ = false;
@@ -422,6 +423,7 @@ void Trainer::sample(int64_t step) {
 
 void Trainer::save_state() {
   if (state_path_.empty()) return;
+  last_state_save_ = std::chrono::steady_clock::now();
   save_train_state(state_path_, *net_, *opt_, prog_, fingerprint_);
 }
 
@@ -620,6 +622,10 @@ TrainResult Trainer::run() {
         std::snprintf(name, sizeof name, "-step%08lld.safetensors", static_cast<long long>(prog_.step));
         prog_.step_checkpoints.push_back(save_checkpoint(c_.output_name + name, prog_.epoch, prog_.step, false));
         prune(prog_.step_checkpoints);
+        save_state();
+      } else if (finite && !last && c_.save_state_every_n_minutes > 0 &&
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - last_state_save_).count() >=
+                     60.0 * c_.save_state_every_n_minutes) {
         save_state();
       }
     }

@@ -182,6 +182,33 @@ TEST(Training, CancelStopsWithinOneStepAndSavesState) {
   }
 }
 
+TEST(Training, ResumeStateIsSavedOnATimerSoACrashLosesLittle) {
+  // With the default settings (no save_every_n_*), state used to be written only on cancel and at the end, so a
+  // crash (kill -9) lost the whole run. The timer saves it during training; 0 turns it off.
+  for (const double minutes : {1e-9, 0.0}) {
+    TempDir dir;
+    auto model = tiny_model();
+    auto tok = tiny_tokenizer(dir);
+    json p = base_params();
+    p["max_train_steps"] = 4;
+    p["save_state_every_n_minutes"] = minutes;
+    auto req = make_request(make_items(dir, 2, 8, 8), p, dir.file("out"), dir.file("state"));
+    int64_t saved_step_seen_at_3 = -1;
+    TrainCallbacks cb;
+    cb.progress = [&](int64_t step, int64_t) {
+      if (step != 3 || !std::filesystem::exists(dir.file("state/state.safetensors"))) return;
+      auto f = SafetensorsFile::open(dir.file("state/state.safetensors"));
+      saved_step_seen_at_3 = json::parse(f->metadata().at("loraflow.train_state"))["step"].get<int64_t>();
+    };
+    train_lora(*model, *tok, req, cb);
+    EXPECT_EQ(saved_step_seen_at_3, minutes > 0 ? 2 : -1) << "interval " << minutes << " min";
+  }
+  TempDir dir;
+  EXPECT_THROW(make_request(make_items(dir, 1, 8, 8), json{{"max_train_steps", 1}, {"save_state_every_n_minutes", -1}},
+                            dir.file("out")),
+               EngineError);
+}
+
 TEST(Training, NaNLatentsStopCleanlyWithoutWritingAFile) {
   TempDir dir;
   auto model = tiny_model();
