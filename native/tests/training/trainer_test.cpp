@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -288,6 +289,31 @@ TEST(Training, ParameterErrorsNameTheParameter) {
   p["mixed_precision"] = "fp16";
   auto req = make_request(make_items(dir, 1, 8, 8), p, dir.file("out"));
   EXPECT_THROW(train_lora(*model, *tok, req, {}), EngineError);  // model is fp32
+}
+
+TEST(Training, Bf16ModelTrainsWithFiniteLossAndSavesFiniteWeights) {
+  TempDir dir;
+  auto model = tiny_model();
+  model->to(at::kCPU, at::kBFloat16);
+  auto tok = tiny_tokenizer(dir);
+  json p = base_params();
+  p["mixed_precision"] = "bf16";
+  p["max_train_steps"] = 3;
+  p["save_precision"] = "bf16";
+  auto req = make_request(make_items(dir, 2, 8, 8), p, dir.file("out"));
+  std::vector<double> losses;
+  TrainCallbacks cb;
+  cb.metrics = [&](const json& m) { losses.push_back(m["loss"].get<double>()); };
+  const TrainResult r = train_lora(*model, *tok, req, cb);
+  EXPECT_EQ(r.steps, 3);
+  EXPECT_EQ(r.nan_steps_skipped, 0);
+  ASSERT_FALSE(losses.empty());
+  for (double l : losses) EXPECT_TRUE(std::isfinite(l));
+  auto f = SafetensorsFile::open(r.output_path);
+  for (const auto& name : f->names()) {
+    EXPECT_EQ(f->info(name).dtype, "BF16") << name;
+    EXPECT_TRUE(at::isfinite(f->load(name, at::kFloat)).all().item<bool>()) << name;
+  }
 }
 
 TEST(Training, SamplePromptsRenderImagesWithTheLoraDuringTraining) {
