@@ -186,18 +186,19 @@ async function main(): Promise<void> {
   console.log(
     `Load + Crop/Resize:       ${cold.seconds.toFixed(2)} s  ${rate.toFixed(1)} images/s  (cpu ${cold.cpu.toFixed(2)} s)`,
   );
-  console.log(
-    `ratio to bare sharp:      ${ratio.toFixed(3)} wall, ${cpuRatio.toFixed(3)} cpu  (target >= 0.85) ${ratio >= 0.85 ? 'OK' : 'BELOW TARGET'}`,
-  );
   const median = (xs: number[]) => {
     const v = [...xs].sort((a, b) => a - b);
     const m = Math.floor(v.length / 2);
     return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
   };
+  // Best-of-each can pair a bare run from a quiet moment with a pipeline run from a busy one (or the
+  // reverse), so the verdict uses the rounds' paired ratios.
+  const pairedWall = median(paired.map((r) => r.wall));
+  console.log(`best of each side:        ${ratio.toFixed(3)} wall, ${cpuRatio.toFixed(3)} cpu`);
   console.log(
-    `paired per-round ratios:  median ${median(paired.map((r) => r.wall)).toFixed(3)} wall, ` +
-      `${median(paired.map((r) => r.cpu)).toFixed(3)} cpu; best ${Math.max(...paired.map((r) => r.wall)).toFixed(3)} wall, ` +
-      `${Math.max(...paired.map((r) => r.cpu)).toFixed(3)} cpu (${paired.length} rounds)`,
+    `ratio to bare sharp:      ${pairedWall.toFixed(3)} wall, ${median(paired.map((r) => r.cpu)).toFixed(3)} cpu ` +
+      `(median of ${paired.length} paired rounds; best ${Math.max(...paired.map((r) => r.wall)).toFixed(3)} wall, ` +
+      `${Math.max(...paired.map((r) => r.cpu)).toFixed(3)} cpu)  (target >= 0.85) ${pairedWall >= 0.85 ? 'OK' : 'BELOW TARGET'}`,
   );
   console.log(
     `cached re-run:            ${cached.seconds.toFixed(3)} s, cpu ${cached.cpu.toFixed(3)} s  (target < 1 s) ${cached.seconds < 1 ? 'OK' : 'ABOVE TARGET'}`,
