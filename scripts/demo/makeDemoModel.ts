@@ -18,6 +18,8 @@ const Options = z.object({
   force: z.boolean().default(false),
   quick: z.boolean().default(false),
   card: z.boolean().default(true),
+  continue: z.string().optional(),
+  'unet-lr': z.coerce.number().positive().default(6e-4),
 });
 
 async function main(): Promise<void> {
@@ -31,6 +33,8 @@ async function main(): Promise<void> {
       force: { type: 'boolean' },
       quick: { type: 'boolean' },
       'no-card': { type: 'boolean' },
+      continue: { type: 'string' },
+      'unet-lr': { type: 'string' },
     },
     strict: true,
   });
@@ -47,9 +51,15 @@ async function main(): Promise<void> {
     seed: a.seed,
     count: quick ? 64 : a.count,
     vae: { steps: quick ? 4 : a['vae-steps'], batch: 12, lr: 1e-3, crop: 32 },
-    unet: { steps: quick ? 4 : a['unet-steps'], batch: 16, lr: 6e-4, textEncoderLr: 3e-4 },
+    unet: {
+      steps: quick ? 4 : a['unet-steps'],
+      batch: 16,
+      lr: a['unet-lr'],
+      textEncoderLr: a['unet-lr'] / 2,
+    },
     quality: { perPrompt: 1, seed: 1000, steps: quick ? 4 : 20, cfgScale: 5 },
     overwrite: a.force,
+    continueFrom: a.continue ? resolve(a.continue) : undefined,
     log: (line) => console.log(line),
   };
   const report = await makeDemoModel(options);

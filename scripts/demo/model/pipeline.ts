@@ -2,7 +2,7 @@
 // an autoencoder on the procedural shapes set, then the UNet and text encoder on the set's captions, all through
 // the engine's `train_full` op; finally the quality figures from samples of every (shape, colour) pair.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { defaultEngineBinary, EngineClient } from '../../../server/engine/engineClient.ts';
 import { writeSafetensors } from '../../../server/engine/safetensors.ts';
@@ -31,6 +31,8 @@ export interface DemoModelOptions {
   unet: StageSettings & { textEncoderLr: number };
   quality: QualityOptions;
   overwrite: boolean;
+  /** Skip the VAE stage and train the UNet further from this demo checkpoint (a fresh LR schedule). */
+  continueFrom?: string;
   engineBin?: string;
   threads?: number;
   log: (line: string) => void;
@@ -85,6 +87,12 @@ function writeTrainingImages(path: string, seed: number, count: number): string[
   for (const [i, s] of specs.entries()) data.set(renderSpec(s), i * px);
   writeSafetensors(path, { images: { dtype: 'U8', shape: [specs.length, IMAGE_SIZE, IMAGE_SIZE, 3], data } });
   return specs.map(captionOf);
+}
+
+/** Continuing from a checkpoint: it stands in for the VAE stage's output (a copy, so `out` may be the same file). */
+function continued(from: string, copy: string): TrainFullResult {
+  copyFileSync(from, copy);
+  return { steps: 0, seconds: 0, loss_first: 0, loss_last: 0, trained_parameters: 0, peak_rss_mb: 0 };
 }
 
 function tokenizerDirOf(checkpoint: string): string {
@@ -150,25 +158,27 @@ export async function makeDemoModel(o: DemoModelOptions): Promise<DemoModelRepor
         }
       ).model_id;
     const vaeOut = join(o.workDir, 'vae-trained.safetensors');
-    const vae = (await client.request(
-      'train_full',
-      {
-        model_id: await load(init),
-        images,
-        out: vaeOut,
-        save_dtype: 'fp32',
-        params: {
-          component: 'vae',
-          max_train_steps: o.vae.steps,
-          train_batch_size: o.vae.batch,
-          learning_rate: o.vae.lr,
-          crop_size: o.vae.crop,
-          seed: o.seed,
-          flip_aug: true,
-        },
-      },
-      progress('vae'),
-    )) as TrainFullResult;
+    const vae = o.continueFrom
+      ? continued(o.continueFrom, vaeOut)
+      : ((await client.request(
+          'train_full',
+          {
+            model_id: await load(init),
+            images,
+            out: vaeOut,
+            save_dtype: 'fp32',
+            params: {
+              component: 'vae',
+              max_train_steps: o.vae.steps,
+              train_batch_size: o.vae.batch,
+              learning_rate: o.vae.lr,
+              crop_size: o.vae.crop,
+              seed: o.seed,
+              flip_aug: true,
+            },
+          },
+          progress('vae'),
+        )) as TrainFullResult);
     o.log(
       `VAE: ${vae.steps} steps in ${vae.seconds.toFixed(0)} s, L1 ${vae.loss_first.toFixed(4)} -> ${vae.loss_last.toFixed(4)}`,
     );
