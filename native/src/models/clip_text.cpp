@@ -79,18 +79,10 @@ at::Tensor ClipTextModelImpl::hidden_states(const at::Tensor& ids_in, int64_t la
   return hidden;
 }
 
-at::Tensor ClipTextModelImpl::forward(const at::Tensor& ids_in, int64_t clip_skip) {
+at::Tensor ClipTextModelImpl::forward(const at::Tensor& ids, int64_t clip_skip) {
   TORCH_CHECK(clip_skip >= 1 && clip_skip <= config.layers, "clip_skip must be between 1 and ", config.layers,
               ", got ", clip_skip);
-  const auto dev = token_embedding->weight.device();
-  at::Tensor ids = checked_ids(ids_in, config, dev);
-  const int64_t L = ids.size(1);
-  at::Tensor pos = at::arange(L, at::TensorOptions().dtype(at::kLong).device(dev));
-  at::Tensor x = token_embedding(ids) + position_embedding(pos).unsqueeze(0);
-  at::Tensor mask = causal_mask(L, dev);
-  const int64_t run = config.layers - (clip_skip - 1);
-  for (int64_t i = 0; i < run; ++i) x = layers[i](x, mask);
-  return final_layer_norm(x);
+  return final_layer_norm(hidden_states(ids, config.layers - (clip_skip - 1)));
 }
 
 }  // namespace loraflow

@@ -234,15 +234,15 @@ MakeModelResult make_model(const MakeModelOptions& o) {
     if (starts_with(k, kLdmUNetPrefix)) {
       auto d = unet_ldm_to_diffusers(k.substr(up.size()), cfg.unet);
       if (!d) fail(errc::internal, "make-model: no diffusers name for " + k);
-      unet.push_back(Entry{*d, k, shape, shape});
+      unet.push_back(Entry{*d, k, shape, shape, {}});
     } else if (starts_with(k, kLdmVAEPrefix)) {
       auto d = vae_ldm_to_diffusers(k.substr(vp.size()), cfg.vae.levels());
       if (!d) fail(errc::internal, "make-model: no diffusers name for " + k);
       auto file_shape = shape;
       if (k.find(".mid.attn_1.") != std::string::npos && shape.size() == 4) file_shape = {shape[0], shape[1]};
-      vae.push_back(Entry{*d, k, file_shape, shape});
+      vae.push_back(Entry{*d, k, file_shape, shape, {}});
     } else {
-      text.push_back(Entry{std::string(kDiffusersTextPrefix) + k.substr(tp.size()), k, shape, shape});
+      text.push_back(Entry{std::string(kDiffusersTextPrefix) + k.substr(tp.size()), k, shape, shape, {}});
     }
   }
   write_entries((out / "unet" / "diffusion_pytorch_model.safetensors").string(), unet, dtype, o.seed, {}, meta);

@@ -152,7 +152,7 @@ void to_json(nlohmann::json& j, const ClipTextConfig& c) {
 }
 void to_json(nlohmann::json& j, const SD1Config& c) {
   j = {{"arch", c.arch}, {"prediction", c.v_prediction ? "v" : "eps"}, {"unet", c.unet}, {"vae", c.vae}, {"text", c.text}};
-  if (c.has_text2()) j["text2"] = c.text2;
+  if (c.is_sdxl()) j["text2"] = c.text2;
 }
 
 }  // namespace loraflow

@@ -6,6 +6,7 @@
 // is applied as x·P (no transpose anywhere).
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace loraflow {

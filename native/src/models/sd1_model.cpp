@@ -16,7 +16,7 @@ SD1Model::SD1Model(const SD1Config& c) : config(c) {
   unet = UNet(c.unet);
   vae = AutoencoderKL(c.vae);
   text = ClipTextModel(c.text);
-  if (c.has_text2()) text2 = ClipTextModel(c.text2);
+  if (c.is_sdxl()) text2 = ClipTextModel(c.text2);
 }
 
 void SD1Model::to(at::Device d, at::ScalarType t) {

@@ -119,7 +119,8 @@ BenchCase train_step_case(const BenchOptions& o) {
   net->attach();
   net->set_training(true);
   auto runner = std::make_shared<UNetRunner>(*model->unet, net.get(), gc);
-  auto opt = std::shared_ptr<Optimizer>(make_optimizer("AdamW", json::object()));
+  const std::string optimizer = get("optimizer", "AdamW");  // e.g. AdamW8bit: the memory option of issue 10
+  auto opt = std::shared_ptr<Optimizer>(make_optimizer(optimizer, json::object()));
   const int64_t h = o.res / cfg.vae.downscale();
   auto fopts = at::TensorOptions().device(device).dtype(at::kFloat);
   at::Tensor x0 = at::randn({o.batch, cfg.unet.in_channels, h, h}, fopts);
@@ -148,7 +149,7 @@ BenchCase train_step_case(const BenchOptions& o) {
   };
   // 2 x the analytic UNet forward (mac_count.h): 3380.6 GMAC per SDXL forward at 1024 px, 401.6 for SD1.5 at 512.
   bc.gmac_per_iter = 2.0 * unet_macs(cfg.unet, h, h, 77, o.batch).total() / 1e9;
-  bc.note = std::string("LoRA rank ") + std::to_string(rank) + " on UNet defaults, AdamW, cached latents/text; " +
+  bc.note = std::string("LoRA rank ") + std::to_string(rank) + " on UNet defaults, " + optimizer + ", cached latents/text; " +
             "MACs = 2 x UNet forward (LoRA backward ~ 1 forward, sd-architecture.md §8); gradient checkpointing " +
             (gc ? "on" : "off") + "; peak RSS printed on stderr";
   return bc;

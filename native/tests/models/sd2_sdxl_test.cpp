@@ -117,7 +117,7 @@ TEST(ArchDetection, SdxlRefinerIsRefusedClearly) {
       {"conditioner.embedders.0.model.transformer.resblocks.0.attn.in_proj_weight", {3840, 1280}},
       {"conditioner.embedders.0.model.transformer.resblocks.9.mlp.c_proj.bias", {1280}}};
   expect_error([&] { detect_checkpoint_arch(refiner, {}, {}, "refiner.safetensors"); }, errc::unsupported,
-               {"refiner.safetensors", "SDXL refiner", "not supported", "base"});
+               {"refiner.safetensors", "SDXL refiner", "not supported"});
   // A UNet-only refiner (no encoders) is caught by its shapes.
   KeyShapes unet_only = {{"model.diffusion_model.input_blocks.0.0.weight", {384, 4, 3, 3}},
                          {"cond_stage_model.transformer.text_model.final_layer_norm.weight", {768}}};
@@ -333,10 +333,15 @@ TEST(SD2Full, ParameterCountsAndLoraModules) {
   EXPECT_EQ(text, 340387840);  // 23 blocks, no projection
   LoraNetwork net(model, LoraNetworkConfig{});
   int u = 0, t = 0;
-  for (const auto& m : net.modules()) (m.name.rfind("lora_unet_down_blocks_", 0) == 0 || m.name.rfind("lora_unet_mid_block_", 0) == 0 ||
-                                               m.name.rfind("lora_unet_up_blocks_", 0) == 0
-                                           ? u
-                                           : t)++;
+  for (const auto& m : net.modules()) {
+    if (m.name.rfind("lora_unet_down_blocks_", 0) == 0 || m.name.rfind("lora_unet_mid_block_", 0) == 0 ||
+        m.name.rfind("lora_unet_up_blocks_", 0) == 0)
+      ++u;
+    else if (m.name.rfind("lora_te_text_model_encoder_layers_", 0) == 0)
+      ++t;
+    else
+      ADD_FAILURE() << m.name;
+  }
   EXPECT_EQ(u, 192);
   EXPECT_EQ(t, 23 * 6);
 }

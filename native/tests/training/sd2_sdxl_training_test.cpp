@@ -7,6 +7,7 @@
 #include "io/safetensors_reader.h"
 #include "lora/lora_file.h"
 #include "models/random_init.h"
+#include "protocol/errors.h"
 #include "models/sd1_inference.h"
 #include "models/text_conditioning.h"
 #include "sampling/sample_images.h"
