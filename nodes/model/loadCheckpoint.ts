@@ -17,6 +17,7 @@ const LoadModelReply = z.looseObject({
   parameters: z.record(z.string(), z.number()).optional(),
   device: z.string().optional(),
   dtype: z.string().optional(),
+  prediction: z.enum(['eps', 'v']).optional(),
 });
 
 const params = z.object({
@@ -63,7 +64,8 @@ export const loadCheckpoint = defineNode({
         },
       ),
     );
-    const arch = ModelArch.safeParse(reply.arch);
+    // The engine reports SD2 768-v models as arch sd2 with prediction v.
+    const arch = ModelArch.safeParse(reply.arch === 'sd2' && reply.prediction === 'v' ? 'sd2-v' : reply.arch);
     if (!arch.success)
       throw new Error(
         `${TITLE}: "${p.file}" is a ${reply.arch} model, which loraflow cannot use yet (supported: ${ModelArch.options.join(', ')})`,

@@ -2,14 +2,28 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
+import { makeBuckets } from '../image/buckets.ts';
 import { engineFromServices, type SamplingEngine } from '../sample/engine.ts';
 import { readImageTensor } from '../sample/imageTensor.ts';
 import type { NodeContext } from '../sdk/context.ts';
 import { defineNode } from '../sdk/defineNode.ts';
-import type { ImageItem, ModelValue } from '../sdk/values.ts';
-import { cacheLatents } from './latentCache.ts';
+import type { ImageItem } from '../sdk/values.ts';
+import { bucketPlan, cacheLatents } from './latentCache.ts';
 import { stepCountPreview } from './stepCount.ts';
 import { engineTrainParams, type TrainParams, trainParams } from './trainParams.ts';
+
+/** The engine's `original_*` / `crop_*` item fields of one training image. */
+function sizeConditioning(
+  it: Pick<ImageItem, 'width' | 'height'>,
+  plan: { crop: { left: number; top: number } },
+): { original_width: number; original_height: number; crop_left: number; crop_top: number } {
+  return {
+    original_width: it.width,
+    original_height: it.height,
+    crop_left: plan.crop.left,
+    crop_top: plan.crop.top,
+  };
+}
 
 const TITLE = 'LoRA Train';
 
@@ -37,14 +51,12 @@ function trainingRoot(ctx: NodeContext): string {
   return join(dirname(dirname(ctx.store.tempPath())), 'training');
 }
 
-function modelMultiple(model: ModelValue, loaded: unknown): number {
+function modelMultiple(loaded: unknown): number {
   const cfg =
     (loaded as { config?: { vae?: { ch_mult?: unknown[] }; unet?: { channel_mult?: unknown[] } } })?.config ??
     {};
   const vae = Array.isArray(cfg.vae?.ch_mult) ? 2 ** (cfg.vae.ch_mult.length - 1) : 8;
   const unet = Array.isArray(cfg.unet?.channel_mult) ? 2 ** (cfg.unet.channel_mult.length - 1) : 8;
-  if (model.arch !== 'sd1')
-    throw new Error(`${TITLE}: only SD1.x models can be trained for now (got ${model.arch})`);
   return vae * unet;
 }
 
@@ -171,34 +183,32 @@ export const loraTrain = defineNode({
     );
     const modelId = (loaded as { model_id?: unknown }).model_id;
     if (typeof modelId !== 'string') throw new Error(`${TITLE}: load_model returned no model_id`);
-    const multiple = modelMultiple(inputs.model, loaded);
+    const multiple = modelMultiple(loaded);
 
     const all = [
       ...train.map((i) => ({ ...i, regularization: false })),
       ...reg.map((i) => ({ ...i, regularization: true })),
     ];
-    const latents = await cacheLatents(
-      ctx,
-      engine,
-      all,
-      {
-        modelId,
-        modelSha256: inputs.model.sha256,
-        dtype,
-        multiple,
-        flip: p.flip_aug,
-        buckets: {
-          width: p.resolution,
-          height: p.resolution,
-          min: p.min_bucket_reso,
-          max: p.max_bucket_reso,
-          step: 64,
-          noUpscale: p.bucket_no_upscale,
-        },
+    const latentOptions = {
+      modelId,
+      modelSha256: inputs.model.sha256,
+      dtype,
+      multiple,
+      flip: p.flip_aug,
+      buckets: {
+        width: p.resolution,
+        height: p.resolution,
+        min: p.min_bucket_reso,
+        max: p.max_bucket_reso,
+        step: 64,
+        noUpscale: p.bucket_no_upscale,
       },
-      (done, total) => ctx.progress(done, total, 'caching latents'),
+    };
+    const latents = await cacheLatents(ctx, engine, all, latentOptions, (done, total) =>
+      ctx.progress(done, total, 'caching latents'),
     );
     // The engine reads the latents files itself: each is hashed first, so a corrupt one is recomputed, never trained on.
+    const bucketList = makeBuckets(latentOptions.buckets);
     const items = await Promise.all(
       all.map(async (it, i) => {
         const l = latents[i];
@@ -211,6 +221,8 @@ export const loraTrain = defineNode({
           repeats: it.repeats,
           is_reg: it.regularization,
           dir: itemDir(it),
+          // SDXL size/crop conditioning (kohya): size before bucket resizing, crop in the resized image.
+          ...sizeConditioning(it, bucketPlan(it, latentOptions, bucketList)),
         };
       }),
     );

@@ -57,6 +57,11 @@ int make_model_main(const std::vector<std::string>& a) {
     else if (a[i] == "--dtype") o.dtype = need_value(a, i);
     else if (a[i] == "--no-tokenizer") o.tokenizer = false;
     else if (a[i] == "--tokenizer-words") o.tokenizer_words = split_commas(need_value(a, i));
+    else if (a[i] == "--prediction") {
+      const std::string p = need_value(a, i);
+      if (p != "eps" && p != "v") fail(errc::bad_request, "make-model: --prediction must be eps or v");
+      o.v_prediction = p == "v";
+    }
     else fail(errc::bad_request, "make-model: unknown option '" + a[i] + "'");
   }
   const MakeModelResult r = make_model(o);
@@ -73,10 +78,12 @@ int load_model_main(const std::vector<std::string>& a) {
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i] == "--device") o.device = need_value(a, i);
     else if (a[i] == "--dtype") o.dtype = need_value(a, i);
+    else if (a[i] == "--prediction") o.prediction = need_value(a, i);
     else if (!a[i].empty() && a[i][0] == '-') fail(errc::bad_request, "load-model: unknown option '" + a[i] + "'");
     else path = a[i];
   }
-  if (path.empty()) fail(errc::bad_request, "usage: loraflow-engine load-model PATH [--device D] [--dtype T]");
+  if (path.empty())
+    fail(errc::bad_request, "usage: loraflow-engine load-model PATH [--device D] [--dtype T] [--prediction auto|eps|v]");
   const int64_t rss_before = proc_status_bytes("VmRSS");
   const auto t0 = std::chrono::steady_clock::now();
   auto model = load_sd1_model(path, o);
@@ -103,8 +110,8 @@ int load_model_main(const std::vector<std::string>& a) {
 
 void register_model_cli_commands() {
   add_cli_command("make-model",
-                  "make-model --arch sd1 --size tiny|demo|full --layout ldm|diffusers --seed N --out PATH "
-                  "[--dtype fp32|fp16|bf16] [--no-tokenizer]",
+                  "make-model --arch sd1|sd2|sdxl --size tiny|demo|full --layout ldm|diffusers --seed N --out PATH "
+                  "[--dtype fp32|fp16|bf16] [--prediction eps|v] [--no-tokenizer]",
                   make_model_main);
   add_cli_command("load-model", "load-model PATH [--device auto|cpu|cuda] [--dtype auto|fp32|fp16|bf16]",
                   load_model_main);

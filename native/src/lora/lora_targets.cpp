@@ -39,12 +39,14 @@ std::vector<AdaptableModule> lora_targets(SD1Model& model, const LoraTargetOptio
 LoraNameIndex::LoraNameIndex(SD1Model& model) {
   for (auto& m : adaptable_modules(model, "unet")) modules_.push_back(std::move(m));
   for (auto& m : adaptable_modules(model, "text_encoder")) modules_.push_back(std::move(m));
+  const bool xl = model.config.is_sdxl();
   for (size_t i = 0; i < modules_.size(); ++i) {
     const auto& m = modules_[i];
     if (!m.kohya_name.empty() && !m.diffusers_path.empty()) by_name_.emplace(m.kohya_name, i);
     if (m.component == "unet") {
       by_name_.emplace("lora_unet_" + kohya_underscored(m.ldm_path), i);
-    } else if (m.component == "text_encoder") {
+      if (!m.diffusers_path.empty()) by_name_.emplace("lora_unet_" + kohya_underscored(m.diffusers_path), i);
+    } else if (m.component == "text_encoder" && !xl) {
       // Some old converters dropped the "text_model." part.
       by_name_.emplace("lora_te_" + kohya_underscored(m.ldm_path), i);
     }

@@ -12,8 +12,9 @@ std::string underscored(const std::string& s) {
   return o;
 }
 
+// te_prefix: "lora_te_" (SD1/SD2), "lora_te1_" / "lora_te2_" (SDXL CLIP-L / bigG).
 void collect(torch::nn::Module& root, const std::string& component, const SD1Model& model,
-             std::vector<AdaptableModule>& out) {
+             std::vector<AdaptableModule>& out, const std::string& te_prefix = "lora_te_") {
   std::vector<std::string> transformer_paths;
   for (const auto& item : root.named_modules("", false)) {
     const std::string& path = item.key();
@@ -27,12 +28,13 @@ void collect(torch::nn::Module& root, const std::string& component, const SD1Mod
     a.ldm_path = path;
     if (component == "unet") {
       a.diffusers_path = unet_ldm_to_diffusers(path, model.config.unet).value_or("");
-      a.kohya_name = "lora_unet_" + underscored(a.diffusers_path);
+      // kohya: diffusers names for SD1/SD2, LDM names for SDXL (sdxl_original_unet.py keeps input_blocks).
+      a.kohya_name = "lora_unet_" + underscored(model.config.is_sdxl() ? path : a.diffusers_path);
       for (const auto& p : transformer_paths)
         if (path.compare(0, p.size(), p) == 0) a.default_lora_target = true;
     } else if (component == "text_encoder") {
       a.diffusers_path = std::string(kDiffusersTextPrefix) + path;
-      a.kohya_name = "lora_te_" + underscored(a.diffusers_path);
+      a.kohya_name = te_prefix + underscored(a.diffusers_path);
       a.default_lora_target =
           path.find(".self_attn.") != std::string::npos || path.find(".mlp.") != std::string::npos;
     } else {
@@ -46,7 +48,11 @@ void collect(torch::nn::Module& root, const std::string& component, const SD1Mod
 std::vector<AdaptableModule> adaptable_modules(SD1Model& model, const std::string& component) {
   std::vector<AdaptableModule> out;
   if (component.empty() || component == "unet") collect(*model.unet, "unet", model, out);
-  if (component.empty() || component == "text_encoder") collect(*model.text, "text_encoder", model, out);
+  if (component.empty() || component == "text_encoder") {
+    const bool xl = model.config.is_sdxl();
+    collect(*model.text, "text_encoder", model, out, xl ? "lora_te1_" : "lora_te_");
+    if (model.text2) collect(*model.text2, "text_encoder", model, out, "lora_te2_");
+  }
   if (component.empty() || component == "vae") collect(*model.vae, "vae", model, out);
   return out;
 }

@@ -2,6 +2,9 @@
 
 #include <sys/stat.h>
 
+#include <ATen/ATen.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -9,7 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/arch_detect.h"
 #include "models/key_mapping.h"
+#include "models/openclip_mapping.h"
 #include "protocol/errors.h"
 
 namespace loraflow {
@@ -64,33 +69,8 @@ std::shared_ptr<SafetensorsFile> open_safetensors(const std::string& path) {
 }
 
 [[noreturn]] void reject_arch(const std::string& what, const std::string& path) {
-  fail(errc::unsupported, path + " is " + what + ": not supported yet (loraflow loads Stable Diffusion 1.x models only for now).");
-}
-
-// Classifies keys of a single-file checkpoint that is not SD1.
-void detect_ldm_arch(const SafetensorsFile& f) {
-  const auto& path = f.path();
-  bool has_unet = false, has_lora = false, has_vae_only = false;
-  for (const auto& t : f.tensors()) {
-    const auto& k = t.name;
-    if (starts_with(k, "conditioner.embedders.")) reject_arch("an SDXL checkpoint (conditioner.embedders.* keys)", path);
-    if (k == "model.diffusion_model.label_emb.0.0.weight")
-      reject_arch("an SDXL-style checkpoint (model.diffusion_model.label_emb present)", path);
-    if (starts_with(k, "cond_stage_model.model.")) reject_arch("an SD2.x checkpoint (OpenCLIP text encoder)", path);
-    if (starts_with(k, "model.diffusion_model.")) has_unet = true;
-    if (starts_with(k, "lora_") || k.find(".lora_down.") != std::string::npos || k.find("lora_A") != std::string::npos)
-      has_lora = true;
-    if (starts_with(k, "encoder.") || starts_with(k, "decoder.")) has_vae_only = true;
-  }
-  const std::string sd2_probe = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight";
-  if (f.has(sd2_probe) && f.info(sd2_probe).shape.size() == 2 && f.info(sd2_probe).shape[1] == 1024)
-    reject_arch("an SD2.x checkpoint (cross-attention context 1024)", path);
-  if (!has_unet) {
-    if (has_lora) fail(errc::unsupported, path + " is a LoRA file, not a checkpoint; load a Stable Diffusion model.");
-    if (has_vae_only) fail(errc::unsupported, path + " is a standalone VAE, not a full Stable Diffusion checkpoint.");
-    fail(errc::unsupported, path + " has no model.diffusion_model.* tensors: it is not a Stable Diffusion "
-                                   "checkpoint in the LDM single-file layout.");
-  }
+  fail(errc::unsupported, path + " is " + what + ": not supported in this layout.",
+       "Load the single-file .safetensors (Stability layout) of the model instead; SD2.x and SDXL load from it.");
 }
 
 std::set<std::string> key_set(const SafetensorsFile& f) {
@@ -123,20 +103,56 @@ void add_source(CheckpointIndex& idx, const std::string& canonical, const std::s
   idx.tensors[canonical] = TensorSource{f, key};
 }
 
-CheckpointIndex index_ldm(const std::string& path) {
+// Adds an OpenCLIP text encoder's tensors under canonical HF-layout keys. drop_last_block: SD2 uses 23 of 24.
+void add_openclip(CheckpointIndex& idx, const std::shared_ptr<SafetensorsFile>& f, const std::string& file_prefix,
+                  const std::string& canonical_prefix, bool drop_last_block, bool use_projection) {
+  int last_block = -1;
+  for (const auto& t : f->tensors())
+    if (starts_with(t.name, file_prefix))
+      last_block = std::max(last_block, openclip_block_index(t.name.substr(file_prefix.size())));
+  for (const auto& t : f->tensors()) {
+    if (!starts_with(t.name, file_prefix)) continue;
+    const std::string rel = t.name.substr(file_prefix.size());
+    const auto parts = openclip_to_hf(rel);
+    const bool unused = (drop_last_block && openclip_block_index(rel) == last_block) ||
+                        (!use_projection && rel == "text_projection");
+    if (unused || is_ignored_extra_key(t.name) || rel == "attn_mask") {
+      idx.ignored.push_back(t.name);
+    } else if (parts.empty()) {
+      add_source(idx, t.name, f, t.name);  // reported as unexpected by the strict loader
+    } else {
+      for (const auto& p : parts)
+        idx.tensors[canonical_prefix + p.key] = TensorSource{f, t.name, p.slice, p.slice >= 0 ? 3 : 1};
+    }
+  }
+}
+
+CheckpointIndex index_ldm(const std::string& path, const std::string& prediction_hint) {
   auto f = open_safetensors(path);
-  detect_ldm_arch(*f);
+  KeyShapes shapes;
+  for (const auto& t : f->tensors()) shapes[t.name] = t.shape;
+  const ArchDetection det = detect_checkpoint_arch(
+      shapes, f->metadata(), [&f](const std::string& k) { return f->load(k, at::kFloat).std().item<double>(); },
+      path, prediction_hint);
   CheckpointIndex idx;
   idx.path = path;
   idx.layout = "ldm";
-  idx.arch = "sd1";
+  idx.arch = det.arch;
+  idx.v_prediction = det.v_prediction;
+  idx.prediction_source = det.prediction_source;
+  auto hint = f->metadata().find("loraflow.num_head_channels");
+  if (hint != f->metadata().end()) idx.unet_config_hints["num_head_channels"] = hint->second;
   for (const auto& t : f->tensors()) {
-    if (is_ignored_extra_key(t.name)) {
+    if (det.arch == "sd2" && starts_with(t.name, kSD2TextFilePrefix)) continue;
+    if (det.arch == "sdxl" && starts_with(t.name, kSDXLText2FilePrefix)) continue;
+    if (is_ignored_extra_key(t.name) || t.name == "v_pred") {
       idx.ignored.push_back(t.name);
     } else {
       add_source(idx, t.name, f, t.name);
     }
   }
+  if (det.arch == "sd2") add_openclip(idx, f, kSD2TextFilePrefix, kSD2TextPrefix, true, false);
+  if (det.arch == "sdxl") add_openclip(idx, f, kSDXLText2FilePrefix, kSDXLText2Prefix, false, true);
   return idx;
 }
 
@@ -201,14 +217,17 @@ std::vector<int64_t> CheckpointIndex::shape(const std::string& key) const {
   auto it = tensors.find(key);
   if (it == tensors.end())
     fail(errc::bad_file, path + ": missing tensor '" + key + "' (" + layout + " layout); the checkpoint is incomplete "
-                         "or not a Stable Diffusion 1.x model.");
-  return it->second.file->info(it->second.key).shape;
+                         "or not a " + (arch.empty() ? std::string("Stable Diffusion") : arch) + " model.");
+  auto s = it->second.file->info(it->second.key).shape;
+  if (it->second.slice >= 0 && !s.empty()) s[0] /= it->second.slices;
+  return s;
 }
 
 std::string CheckpointIndex::describe(const std::string& key) const {
   auto it = tensors.find(key);
   if (it == tensors.end()) return "'" + key + "' in " + path;
-  return "'" + it->second.key + "' in " + it->second.file->path();
+  const std::string part = it->second.slice >= 0 ? " (q/k/v part " + std::to_string(it->second.slice) + ")" : "";
+  return "'" + it->second.key + "'" + part + " in " + it->second.file->path();
 }
 
 bool is_ignored_extra_key(const std::string& key) {
@@ -233,10 +252,15 @@ bool is_ignored_extra_key(const std::string& key) {
   return false;
 }
 
-CheckpointIndex open_sd_checkpoint(const std::string& path) {
+CheckpointIndex open_sd_checkpoint(const std::string& path, const std::string& prediction_hint) {
   if (path.empty()) fail(errc::bad_request, "no checkpoint path given");
-  if (is_dir(path)) return index_diffusers(path);
-  return index_ldm(path);
+  if (is_dir(path)) {
+    CheckpointIndex idx = index_diffusers(path);
+    if (prediction_hint == "v") idx.v_prediction = true;
+    idx.prediction_source = prediction_hint == "v" || prediction_hint == "eps" ? "caller" : "default";
+    return idx;
+  }
+  return index_ldm(path, prediction_hint);
 }
 
 }  // namespace loraflow

@@ -14,16 +14,21 @@ namespace loraflow {
 struct TensorSource {
   std::shared_ptr<SafetensorsFile> file;
   std::string key;  // key inside `file`
+  int slice = -1;   // >= 0: row chunk `slice` of `slices` (OpenCLIP in_proj q/k/v)
+  int slices = 1;
 };
 
 struct CheckpointIndex {
   std::string path;    // the file or folder given
   std::string layout;  // "ldm" | "diffusers"
-  std::string arch;    // "sd1" (others are rejected while opening)
+  std::string arch;    // "sd1" | "sd2" | "sdxl" (arch_detect.h; the SDXL refiner is rejected while opening)
+  bool v_prediction = false;
+  std::string prediction_source;  // arch_detect.h rule that decided v_prediction
   std::map<std::string, TensorSource> tensors;  // canonical LDM key -> source
   std::vector<std::string> ignored;             // harmless extras that were skipped (source names)
   std::vector<std::string> unexpected;          // source keys that map to nothing known ("file: key")
   std::map<std::string, std::string> text_config_hints;  // e.g. num_attention_heads from config.json
+  std::map<std::string, std::string> unet_config_hints;  // num_head_channels from loraflow.num_head_channels metadata
 
   bool has(const std::string& key) const { return tensors.count(key) != 0; }
   // Shape of a canonical key; throws EngineError(bad_file) naming the key and the checkpoint.
@@ -33,8 +38,9 @@ struct CheckpointIndex {
 };
 
 // Throws EngineError: not_found (no such path / component file), bad_file (empty, not safetensors, corrupt),
-// unsupported (pickle .ckpt/.pt/.bin, SD2, SDXL, not a full SD checkpoint, LoRA file).
-CheckpointIndex open_sd_checkpoint(const std::string& path);
+// unsupported (pickle .ckpt/.pt/.bin, SDXL refiner, SD2/SDXL diffusers folders, not a full SD checkpoint, LoRA
+// file). prediction_hint: "auto" | "eps" | "v" (arch_detect.h).
+CheckpointIndex open_sd_checkpoint(const std::string& path, const std::string& prediction_hint = "auto");
 
 // Keys that real checkpoints carry and the models do not need (EMA weights, noise schedule buffers,
 // position_ids, logit_scale, VAE training loss).

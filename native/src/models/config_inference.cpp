@@ -1,6 +1,7 @@
 #include "models/config_inference.h"
 
 #include "models/key_mapping.h"
+#include "models/openclip_mapping.h"
 #include "protocol/errors.h"
 
 namespace loraflow {
@@ -8,7 +9,6 @@ namespace {
 
 std::string U(const std::string& k) { return kLdmUNetPrefix + k; }
 std::string V(const std::string& k) { return kLdmVAEPrefix + k; }
-std::string T(const std::string& k) { return kLdmTextPrefix + k; }
 
 int64_t dim(const CheckpointIndex& idx, const std::string& key, size_t d, size_t rank) {
   const auto s = idx.shape(key);
@@ -73,12 +73,22 @@ UNetConfig infer_unet_config(const CheckpointIndex& idx) {
     c.use_linear_proj = idx.shape(first_st + ".proj_in.weight").size() == 2;
   }
   if (idx.has(U("label_emb.0.0.weight"))) c.adm_in_channels = dim(idx, U("label_emb.0.0.weight"), 1, 2);
-  c.num_heads = 8;  // SD1: fixed head count (v1-inference.yaml num_heads: 8)
-  c.num_head_channels = -1;
-  for (int64_t m : c.channel_mult) {
-    if ((c.model_channels * m) % c.norm_groups != 0 || (c.model_channels * m) % c.num_heads != 0)
-      fail(errc::bad_file, idx.path + ": UNet width " + std::to_string(c.model_channels * m) +
-                               " is not divisible by 32 norm groups / 8 heads");
+  if (idx.arch == "sd1" || idx.arch.empty()) {
+    c.num_heads = 8;  // SD1: fixed head count (v1-inference.yaml num_heads: 8)
+    c.num_head_channels = -1;
+  } else {
+    c.num_heads = -1;  // SD2 / SDXL: num_head_channels 64
+    auto it = idx.unet_config_hints.find("num_head_channels");
+    c.num_head_channels = it != idx.unet_config_hints.end() ? std::stoll(it->second) : 64;
+  }
+  for (size_t i = 0; i < c.channel_mult.size(); ++i) {
+    const int64_t w = c.model_channels * c.channel_mult[i];
+    const bool attn = c.transformer_depth[i] > 0 || (i + 1 == c.channel_mult.size() && c.transformer_depth_middle > 0);
+    if (w % c.norm_groups != 0 || (attn && w % (c.num_heads > 0 ? c.num_heads : c.num_head_channels) != 0))
+      fail(errc::bad_file, idx.path + ": UNet width " + std::to_string(w) + " is not divisible by " +
+                               std::to_string(c.norm_groups) + " norm groups / " +
+                               (c.num_heads > 0 ? std::to_string(c.num_heads) + " heads"
+                                                : "head dim " + std::to_string(c.num_head_channels)));
   }
   return c;
 }
@@ -104,7 +114,9 @@ VAEConfig infer_vae_config(const CheckpointIndex& idx) {
   return c;
 }
 
-ClipTextConfig infer_clip_text_config(const CheckpointIndex& idx) {
+ClipTextConfig infer_clip_text_config(const CheckpointIndex& idx, const std::string& prefix_in) {
+  const std::string prefix = prefix_in.empty() ? text_encoder_prefixes(idx.arch).first : prefix_in;
+  auto T = [&prefix](const std::string& k) { return prefix + k; };
   ClipTextConfig c;
   const std::string tok = T("embeddings.token_embedding.weight");
   c.vocab_size = dim(idx, tok, 0, 2);
@@ -123,7 +135,29 @@ ClipTextConfig infer_clip_text_config(const CheckpointIndex& idx) {
 }
 
 SD1Config infer_sd1_config(const CheckpointIndex& idx) {
-  return SD1Config{infer_unet_config(idx), infer_vae_config(idx), infer_clip_text_config(idx)};
+  SD1Config c;
+  c.arch = idx.arch.empty() ? "sd1" : idx.arch;
+  c.v_prediction = idx.v_prediction;
+  c.unet = infer_unet_config(idx);
+  c.vae = infer_vae_config(idx);
+  const auto [p1, p2] = text_encoder_prefixes(c.arch);
+  c.text = infer_clip_text_config(idx, p1);
+  c.text.gelu = c.arch == "sd2";
+  if (!p2.empty()) {
+    c.text2 = infer_clip_text_config(idx, p2);
+    c.text2.gelu = true;
+    c.text2.projection_dim = dim(idx, p2 + "text_projection", 1, 2);
+    c.vae.scaling_factor = 0.13025;
+    if (c.unet.adm_in_channels <= c.text2.projection_dim || (c.unet.adm_in_channels - c.text2.projection_dim) % 6 != 0)
+      fail(errc::bad_file, idx.path + ": label_emb input " + std::to_string(c.unet.adm_in_channels) +
+                               " is not the pooled width " + std::to_string(c.text2.projection_dim) +
+                               " plus six size/crop embeddings");
+    if (c.unet.context_dim != c.text.width + c.text2.width)
+      fail(errc::bad_file, idx.path + ": UNet context " + std::to_string(c.unet.context_dim) +
+                               " is not the sum of the text encoder widths " + std::to_string(c.text.width) + " + " +
+                               std::to_string(c.text2.width));
+  }
+  return c;
 }
 
 }  // namespace loraflow

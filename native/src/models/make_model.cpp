@@ -11,6 +11,7 @@
 
 #include "io/safetensors_writer.h"
 #include "models/key_mapping.h"
+#include "models/openclip_mapping.h"
 #include "models/random_init.h"
 #include "models/sd1_loader.h"
 #include "models/sd1_model.h"
@@ -27,6 +28,7 @@ struct Entry {
   std::string ldm_key;        // canonical key (seeds the random values)
   std::vector<int64_t> shape; // shape in the file
   std::vector<int64_t> model_shape;
+  std::vector<std::string> concat_keys;  // OpenCLIP in_proj: q;k;v canonical keys stacked on dim 0
 };
 
 void write_text_file(const std::string& path, const std::string& text) {
@@ -60,6 +62,11 @@ void write_entries(const std::string& path, const std::vector<Entry>& entries, a
         auto x = extra_by_name.find(s.name);
         if (x != extra_by_name.end()) return x->second;
         const Entry& e = *by_name.at(s.name);
+        if (!e.concat_keys.empty()) {
+          std::vector<at::Tensor> parts;
+          for (const auto& k : e.concat_keys) parts.push_back(random_tensor_for(k, e.model_shape, seed));
+          return at::cat(parts, 0).to(dtype);
+        }
         return random_tensor_for(e.ldm_key, e.model_shape, seed).reshape(e.shape).to(dtype);
       },
       meta);
@@ -115,35 +122,101 @@ double sd_alphas_cumprod(int64_t t) {
   return prod;
 }
 
+namespace {
+
+// Canonical parameters -> file entries of a Stability single-file checkpoint: OpenCLIP encoders get their
+// OpenCLIP names, with q/k/v merged into in_proj.
+std::vector<Entry> stability_entries(const std::vector<std::pair<std::string, at::Tensor>>& params) {
+  std::vector<Entry> entries;
+  std::map<std::string, size_t> merged;  // file key -> entry index
+  const std::vector<std::pair<std::string, std::string>> openclip = {{kSD2TextPrefix, kSD2TextFilePrefix},
+                                                                     {kSDXLText2Prefix, kSDXLText2FilePrefix}};
+  for (const auto& [k, t] : params) {
+    const auto shape = t.sizes().vec();
+    bool done = false;
+    for (const auto& [canon, file] : openclip) {
+      if (!starts_with(k, canon.c_str())) continue;
+      const OpenClipPart p = hf_to_openclip(k.substr(canon.size()));
+      const std::string fk = file + p.key;
+      done = true;
+      if (p.slice < 0) {
+        entries.push_back(Entry{fk, k, shape, shape, {}});
+        break;
+      }
+      auto it = merged.find(fk);
+      if (it == merged.end()) {
+        auto fshape = shape;
+        fshape[0] *= 3;
+        it = merged.emplace(fk, entries.size()).first;
+        entries.push_back(Entry{fk, k, fshape, shape, std::vector<std::string>(3)});
+      }
+      entries[it->second].concat_keys[static_cast<size_t>(p.slice)] = k;
+      break;
+    }
+    if (!done) entries.push_back(Entry{k, k, shape, shape, {}});
+  }
+  return entries;
+}
+
+}  // namespace
+
+std::map<std::string, std::vector<int64_t>> stability_file_shapes(const SD1Config& cfg) {
+  SD1Config file_cfg = cfg;
+  if (cfg.arch == "sd2") file_cfg.text.layers += 1;
+  SD1Model model(file_cfg);
+  std::map<std::string, std::vector<int64_t>> out;
+  for (const auto& e : stability_entries(model.ldm_named_parameters())) out[e.file_key] = e.shape;
+  if (cfg.arch == "sd2") out[std::string(kSD2TextFilePrefix) + "text_projection"] = {cfg.text.width, cfg.text.width};
+  return out;
+}
+
 MakeModelResult make_model(const MakeModelOptions& o) {
-  if (o.arch != "sd1") fail(errc::unsupported, "make-model: arch '" + o.arch + "' is not supported yet (only sd1)");
+  check_arch_name(o.arch);
+  if (o.arch != "sd1" && o.layout != "ldm")
+    fail(errc::unsupported, "make-model: --arch " + o.arch + " is written in the single-file ldm layout only");
   if (o.layout != "ldm" && o.layout != "diffusers")
     fail(errc::bad_request, "make-model: unknown layout '" + o.layout + "' (expected ldm or diffusers)");
   if (o.out.empty()) fail(errc::bad_request, "make-model: --out PATH is required");
-  const SD1Config cfg = sd1_preset(o.size);
+  const SD1Config cfg = sd_preset(o.arch, o.size, o.v_prediction);
   const std::string dtype_s = o.dtype.empty() ? (o.size == "full" ? "fp16" : "fp32") : o.dtype;
   const at::ScalarType dtype = resolve_dtype(dtype_s, at::Device(at::kCPU));
-  SD1Model model(cfg);  // parameters are never written: only names and shapes are used
+  SD1Config file_cfg = cfg;
+  if (o.arch == "sd2") file_cfg.text.layers += 1;  // the file's 24th ViT-H block, unused by SD2
+  SD1Model model(file_cfg);  // parameters are never written: only names and shapes are used
   const auto params = model.ldm_named_parameters();
 
   MakeModelResult res;
   res.path = o.out;
-  res.parameters = model.num_parameters();
-  const std::map<std::string, std::string> meta = {
-      {"format", "pt"}, {"loraflow.make_model", "arch=sd1 size=" + o.size + " seed=" + std::to_string(o.seed)}};
+  res.parameters = SD1Model(cfg).num_parameters();
+  std::map<std::string, std::string> meta = {
+      {"format", "pt"},
+      {"loraflow.make_model", "arch=" + o.arch + " size=" + o.size + " seed=" + std::to_string(o.seed)}};
+  if (o.v_prediction) meta["modelspec.prediction_type"] = "v";
+  if (cfg.unet.num_head_channels > 0 && cfg.unet.num_head_channels != 64)
+    meta["loraflow.num_head_channels"] = std::to_string(cfg.unet.num_head_channels);
   fs::path out(o.out);
   if (out.has_parent_path()) fs::create_directories(out.parent_path());
 
   if (o.layout == "ldm") {
-    std::vector<Entry> entries;
-    for (const auto& [k, t] : params) entries.push_back(Entry{k, k, t.sizes().vec(), t.sizes().vec()});
+    const std::vector<Entry> entries = stability_entries(params);
     std::vector<float> acv(1000);
     for (int64_t t = 0; t < 1000; ++t) acv[t] = static_cast<float>(sd_alphas_cumprod(t));
     at::Tensor ac = at::from_blob(acv.data(), {1000}, at::kFloat).clone();
     at::Tensor pos = at::arange(cfg.text.max_positions, at::kLong).unsqueeze(0);
-    write_entries(o.out, entries, dtype, o.seed,
-                  {{"alphas_cumprod", ac}, {std::string(kLdmTextPrefix) + "embeddings.position_ids", pos}}, meta);
-    res.tensors = static_cast<int64_t>(entries.size()) + 2;
+    std::vector<std::pair<std::string, at::Tensor>> extras = {{"alphas_cumprod", ac}};
+    if (o.arch == "sd2") {
+      // Stored by real SD2 files but unused: text_projection, logit_scale.
+      const std::string p = kSD2TextFilePrefix;
+      extras.emplace_back(p + "text_projection",
+                          random_tensor_for(p + "text_projection", {cfg.text.width, cfg.text.width}, o.seed).to(dtype));
+      extras.emplace_back(p + "logit_scale", at::full({}, 4.6052, at::kFloat).to(dtype));
+    } else {
+      extras.emplace_back(text_encoder_prefixes(o.arch).first + "embeddings.position_ids", pos);
+      if (o.arch == "sdxl")
+        extras.emplace_back(std::string(kSDXLText2FilePrefix) + "logit_scale", at::full({}, 4.6052, at::kFloat).to(dtype));
+    }
+    write_entries(o.out, entries, dtype, o.seed, extras, meta);
+    res.tensors = static_cast<int64_t>(entries.size() + extras.size());
     if (o.tokenizer) {
       res.tokenizer_dir = (out.parent_path() / (out.stem().string() + ".tokenizer")).string();
       write_tiny_tokenizer(res.tokenizer_dir, o.tokenizer_words);
@@ -161,15 +234,15 @@ MakeModelResult make_model(const MakeModelOptions& o) {
     if (starts_with(k, kLdmUNetPrefix)) {
       auto d = unet_ldm_to_diffusers(k.substr(up.size()), cfg.unet);
       if (!d) fail(errc::internal, "make-model: no diffusers name for " + k);
-      unet.push_back(Entry{*d, k, shape, shape});
+      unet.push_back(Entry{*d, k, shape, shape, {}});
     } else if (starts_with(k, kLdmVAEPrefix)) {
       auto d = vae_ldm_to_diffusers(k.substr(vp.size()), cfg.vae.levels());
       if (!d) fail(errc::internal, "make-model: no diffusers name for " + k);
       auto file_shape = shape;
       if (k.find(".mid.attn_1.") != std::string::npos && shape.size() == 4) file_shape = {shape[0], shape[1]};
-      vae.push_back(Entry{*d, k, file_shape, shape});
+      vae.push_back(Entry{*d, k, file_shape, shape, {}});
     } else {
-      text.push_back(Entry{std::string(kDiffusersTextPrefix) + k.substr(tp.size()), k, shape, shape});
+      text.push_back(Entry{std::string(kDiffusersTextPrefix) + k.substr(tp.size()), k, shape, shape, {}});
     }
   }
   write_entries((out / "unet" / "diffusion_pytorch_model.safetensors").string(), unet, dtype, o.seed, {}, meta);

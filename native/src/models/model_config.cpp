@@ -58,6 +58,69 @@ SD1Config sd1_preset(const std::string& size) {
   fail(errc::bad_request, "unknown model size '" + size + "' (expected tiny, demo or full)");
 }
 
+int64_t SD1Config::size_embed_dim() const {
+  if (!is_sdxl() || unet.adm_in_channels <= 0) return 0;
+  return (unet.adm_in_channels - text2.projection_dim) / 6;
+}
+
+int64_t SD1Config::default_image_size() const {
+  if (unet.model_channels < 320) return 64;  // tiny test models
+  if (is_sdxl()) return 1024;
+  return arch == "sd2" && v_prediction ? 768 : 512;
+}
+
+void check_arch_name(const std::string& arch) {
+  if (arch != "sd1" && arch != "sd2" && arch != "sdxl")
+    fail(errc::bad_request, "unknown arch '" + arch + "' (expected sd1, sd2 or sdxl)");
+}
+
+SD1Config sd_preset(const std::string& arch, const std::string& size, bool v) {
+  check_arch_name(arch);
+  SD1Config c = sd1_preset(size);
+  const bool tiny = size == "tiny";
+  c.arch = arch;
+  c.v_prediction = v;
+  if (arch == "sd1") return c;
+  c.unet.num_heads = -1;
+  c.unet.num_head_channels = tiny ? 16 : 64;
+  c.unet.use_linear_proj = true;
+  c.text.gelu = true;
+  if (arch == "sd2") {
+    if (!tiny) {
+      c.unet.context_dim = 1024;
+      c.text.width = 1024;
+      c.text.layers = 23;  // of 24 in the file
+      c.text.heads = 16;
+      c.text.intermediate = 4096;
+    }
+    return c;
+  }
+  // sdxl
+  c.vae.scaling_factor = 0.13025;
+  c.text.gelu = false;  // CLIP-L
+  c.text2 = c.text;
+  c.text2.gelu = true;
+  if (tiny) {
+    c.unet.transformer_depth = {0, 2};
+    c.unet.transformer_depth_middle = 2;
+    c.unet.context_dim = 64;
+    c.text2.projection_dim = 32;
+    c.unet.adm_in_channels = 32 + 6 * 8;
+  } else {
+    c.unet.channel_mult = {1, 2, 4};
+    c.unet.transformer_depth = {0, 2, 10};
+    c.unet.transformer_depth_middle = 10;
+    c.unet.context_dim = 2048;
+    c.text2.width = 1280;
+    c.text2.layers = 32;
+    c.text2.heads = 20;
+    c.text2.intermediate = 5120;
+    c.text2.projection_dim = 1280;
+    c.unet.adm_in_channels = 2816;
+  }
+  return c;
+}
+
 int64_t clip_heads_for_width(int64_t width) {
   if (width % 64 == 0) return width / 64;
   return width % 8 == 0 ? width / 8 : 1;
@@ -84,8 +147,12 @@ void to_json(nlohmann::json& j, const VAEConfig& c) {
 }
 void to_json(nlohmann::json& j, const ClipTextConfig& c) {
   j = {{"vocab_size", c.vocab_size}, {"max_positions", c.max_positions}, {"width", c.width},
-       {"layers", c.layers},         {"heads", c.heads},                 {"intermediate", c.intermediate}};
+       {"layers", c.layers},         {"heads", c.heads},                 {"intermediate", c.intermediate},
+       {"activation", c.gelu ? "gelu" : "quick_gelu"}, {"projection_dim", c.projection_dim}};
 }
-void to_json(nlohmann::json& j, const SD1Config& c) { j = {{"unet", c.unet}, {"vae", c.vae}, {"text", c.text}}; }
+void to_json(nlohmann::json& j, const SD1Config& c) {
+  j = {{"arch", c.arch}, {"prediction", c.v_prediction ? "v" : "eps"}, {"unet", c.unet}, {"vae", c.vae}, {"text", c.text}};
+  if (c.is_sdxl()) j["text2"] = c.text2;
+}
 
 }  // namespace loraflow

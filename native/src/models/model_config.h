@@ -53,12 +53,30 @@ struct ClipTextConfig {
   int64_t heads = 12;
   int64_t intermediate = 3072;
   double eps = 1e-5;
+  bool gelu = false;           // exact GELU (OpenCLIP ViT-H / bigG); false = quick_gelu (OpenAI CLIP-L)
+  int64_t projection_dim = 0;  // text_projection [width, projection_dim] (SDXL bigG pooled output); 0 = none
 };
 
+// One Stable Diffusion model family member. The class keeps its historical SD1 name; `arch` says which:
+//   sd1  - CLIP-L text encoder (text), eps prediction.
+//   sd2  - OpenCLIP ViT-H (text: the first 23 of the file's 24 blocks + ln_final), head dim 64, linear proj,
+//          eps (512-base) or v prediction (768-v).
+//   sdxl - CLIP-L (text, penultimate layer, no final norm) + OpenCLIP bigG (text2, penultimate, no ln_final,
+//          pooled through text_projection); label_emb fed the 2816-dim y vector.
 struct SD1Config {
+  std::string arch = "sd1";
+  bool v_prediction = false;
   UNetConfig unet;
   VAEConfig vae;
   ClipTextConfig text;
+  ClipTextConfig text2{49408, 77, 0, 0, 0, 0};  // SDXL only; layers 0 = no second encoder
+
+  bool is_sdxl() const { return arch == "sdxl"; }
+  bool has_text2() const { return text2.layers > 0; }
+  // Width of each SDXL size/crop scalar embedding: (adm_in_channels - pooled width) / 6 (256 for SDXL base).
+  int64_t size_embed_dim() const;
+  // Default sampling size in pixels: 1024 (SDXL), 768 (SD2 v), 512 otherwise; tiny models use their own.
+  int64_t default_image_size() const;
 };
 
 // Presets. "full" = SD1.5 (v1-inference.yaml); "tiny" = sd-architecture.md §9 tiny LDM config with a
@@ -70,6 +88,12 @@ SD1Config sd1_tiny_config();
 SD1Config sd1_demo_config();
 // Throws EngineError(bad_request) for anything but "tiny" / "demo" / "full".
 SD1Config sd1_preset(const std::string& size);
+// Presets of every arch ("sd1" | "sd2" | "sdxl"); sd2 with v=true is the 768-v model.
+// tiny sd2: the tiny SD1 UNet with linear proj, head dim 16, context 32; tiny OpenCLIP text (width 32, 5 blocks
+// used). tiny sdxl: sd-architecture.md §9 (depth [0,2], middle 2, head dim 16, context 64, adm 80).
+SD1Config sd_preset(const std::string& arch, const std::string& size, bool v_prediction = false);
+// "sd1" | "sd2" | "sdxl"; throws EngineError(bad_request) naming the allowed values otherwise.
+void check_arch_name(const std::string& arch);
 
 // CLIP head count when a file does not say: width/64 for real models (ViT-L 768 -> 12), otherwise
 // head dim 8 for the sub-64-wide test encoders (tiny width 32 -> 4, as in diffusers' dummy config).

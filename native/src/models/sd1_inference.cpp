@@ -5,6 +5,7 @@
 #include <torch/utils.h>
 
 #include "models/sd1_model.h"
+#include "models/text_conditioning.h"
 #include "protocol/errors.h"
 #include "text/clip_tokenizer.h"
 
@@ -88,16 +89,18 @@ at::Tensor encode_tokens(SD1Model& m, const at::Tensor& tokens, int64_t clip_ski
   std::vector<at::Tensor> out;
   for (int64_t i = 0; i < n; ++i) {
     at::Tensor ids = tokens[i].reshape({chunks, 77});
-    at::Tensor h = m.text->forward(ids.to(m.device), clip_skip);  // [chunks, 77, W]
+    at::Tensor h = encode_text_chunk(m, ids, clip_skip).context;  // [chunks, 77, W]
     out.push_back(h.reshape({1, chunks * 77, h.size(2)}).to(at::kCPU, at::kFloat));
     if (step) step(i + 1, n);
   }
   return at::cat(out, 0);
 }
 
-at::Tensor unet_predict(SD1Model& m, const at::Tensor& latents, const at::Tensor& timesteps, const at::Tensor& context) {
+at::Tensor unet_predict(SD1Model& m, const at::Tensor& latents, const at::Tensor& timesteps, const at::Tensor& context,
+                        const at::Tensor& y) {
   torch::NoGradGuard no_grad;
-  return m.unet->forward(latents.to(m.device, m.dtype), timesteps.to(m.device), context.to(m.device, m.dtype))
+  return m.unet->forward(latents.to(m.device, m.dtype), timesteps.to(m.device), context.to(m.device, m.dtype),
+                         y.defined() ? y.to(m.device, m.dtype) : y)
       .to(at::kCPU, at::kFloat);
 }
 

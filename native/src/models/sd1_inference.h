@@ -29,10 +29,13 @@ at::Tensor vae_decode_latents(SD1Model& m, const at::Tensor& latents, const Step
 // Tokenizes every prompt into 77-token chunks (pad with EOS); all prompts get the same number of chunks (the
 // longest prompt's), shorter ones padded with empty chunks. Returns int64 [N, 77 * chunks].
 at::Tensor tokenize_prompts(const ClipTokenizer& tok, const std::vector<std::string>& prompts);
-// tokens [N, 77 * chunks] -> fp32 embeddings [N, 77 * chunks, width]; each chunk is encoded separately.
+// tokens [N, 77 * chunks] -> fp32 embeddings [N, 77 * chunks, context width]; each chunk is encoded separately
+// (text_conditioning.h: the arch's encoders; SDXL's pooled output via encode_tokens_with_pooled).
 at::Tensor encode_tokens(SD1Model& m, const at::Tensor& tokens, int64_t clip_skip, const StepCallback& step = {});
 
-// One UNet forward: latents [B,4,h,w], timesteps [B] or [1], context [B or 1, L, ctx] -> fp32 [B,4,h,w].
-at::Tensor unet_predict(SD1Model& m, const at::Tensor& latents, const at::Tensor& timesteps, const at::Tensor& context);
+// One UNet forward: latents [B,4,h,w], timesteps [B] or [1], context [B or 1, L, ctx], y [B, adm] (SDXL only)
+// -> fp32 [B,4,h,w].
+at::Tensor unet_predict(SD1Model& m, const at::Tensor& latents, const at::Tensor& timesteps, const at::Tensor& context,
+                        const at::Tensor& y = {});
 
 }  // namespace loraflow

@@ -74,7 +74,7 @@ void load_weights_strict(SD1Model& model, const CheckpointIndex& idx, const Load
       missing.push_back(key);
       continue;
     }
-    const auto& shape = it->second.file->info(it->second.key).shape;
+    const auto shape = idx.shape(key);
     if (!compatible(shape, t.sizes()))
       wrong.push_back(idx.describe(key) + ": file has " + shape_str(shape) + ", model expects " + shape_str(t.sizes()));
   }
@@ -82,21 +82,22 @@ void load_weights_strict(SD1Model& model, const CheckpointIndex& idx, const Load
     if (!expected.count(kv.first)) unexpected.push_back(idx.describe(kv.first));
   for (const auto& u : idx.unexpected) unexpected.push_back(u);
   if (!missing.empty() || !wrong.empty() || !unexpected.empty()) {
-    std::string msg = idx.path + " does not match the SD1 model inferred from its shapes:";
+    std::string msg = idx.path + " does not match the " + model.config.arch + " model inferred from its shapes:";
     append_list(msg, "missing tensors", missing);
     append_list(msg, "tensors with the wrong shape", wrong);
     append_list(msg, "unexpected tensors", unexpected);
-    fail(errc::bad_file, msg, "The file is damaged, was edited, or is not a Stable Diffusion 1.x checkpoint.");
+    fail(errc::bad_file, msg, "The file is damaged, was edited, or is not a Stable Diffusion 1.x/2.x/XL checkpoint.");
   }
   torch::NoGradGuard no_grad;
   size_t done = 0;
   for (const auto& [key, param] : params) {
     const auto& src = idx.tensors.at(key);
     at::Tensor v = src.file->view(src.key);
+    if (src.slice >= 0) v = v.chunk(src.slices, 0).at(static_cast<size_t>(src.slice));
     if (v.dim() != param.dim()) v = v.reshape(param.sizes());
     at::Tensor dst = param;
     dst.copy_(v);
-    src.file->release(src.key);
+    src.file->release(src.key);  // q/k/v slices of one in_proj re-read it from the page cache
     if (progress) progress(++done, params.size());
   }
 }
@@ -113,7 +114,7 @@ std::shared_ptr<SD1Model> load_sd1_model(const CheckpointIndex& idx, const LoadO
 
 std::shared_ptr<SD1Model> load_sd1_model(const std::string& path, const LoadOptions& options,
                                          const LoadProgress& progress) {
-  return load_sd1_model(open_sd_checkpoint(path), options, progress);
+  return load_sd1_model(open_sd_checkpoint(path, options.prediction), options, progress);
 }
 
 }  // namespace loraflow

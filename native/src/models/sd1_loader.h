@@ -1,4 +1,4 @@
-// Loads an SD1.x checkpoint (single-file LDM .safetensors or diffusers folder) into SD1Model: detect, infer
+// Loads an SD1.x / SD2.x / SDXL checkpoint (single-file LDM .safetensors or diffusers folder) into SD1Model: detect, infer
 // config, strict key/shape check, then copy one tensor at a time from the mmap straight into its parameter
 // (converting dtype on the way) and drop the mapped pages, so peak RSS stays near the final weights.
 #pragma once
@@ -14,6 +14,7 @@ namespace loraflow {
 struct LoadOptions {
   std::string device = "auto";  // auto | cpu | cuda | cuda:N
   std::string dtype = "auto";   // auto (fp32 on CPU, bf16 on CUDA) | fp32 | fp16 | bf16
+  std::string prediction = "auto";  // auto | eps | v (arch_detect.h: SD2 768-v files without metadata need "v")
 };
 
 // Called after each tensor with (done, total); may throw (e.g. Cancelled) to abort.

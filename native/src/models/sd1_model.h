@@ -1,4 +1,5 @@
-// The three SD1.x components bundled with their config, device and dtype.
+// The components of an SD1.x / SD2.x / SDXL model (config.arch) bundled with their config, device and dtype.
+// text is CLIP-L (sd1, sdxl) or the OpenCLIP ViT-H in HF layout (sd2); text2 is SDXL's OpenCLIP bigG.
 #pragma once
 #include <memory>
 #include <string>
@@ -21,18 +22,19 @@ class SD1Model {
   UNet unet{nullptr};
   AutoencoderKL vae{nullptr};
   ClipTextModel text{nullptr};
+  ClipTextModel text2{nullptr};  // SDXL only
   at::Device device{at::kCPU};
   at::ScalarType dtype = at::kFloat;
 
   // Moves/casts every component (parameters keep their identity, so module references stay valid).
   void to(at::Device device, at::ScalarType dtype);
-  // Every parameter under its full single-file LDM key (model.diffusion_model.*, first_stage_model.*,
-  // cond_stage_model.transformer.text_model.*), in module registration order.
+  // Every parameter under its full canonical key (model.diffusion_model.*, first_stage_model.*, then the text
+  // encoders under openclip_mapping.h text_encoder_prefixes(arch)), in module registration order.
   std::vector<std::pair<std::string, at::Tensor>> ldm_named_parameters() const;
   int64_t num_parameters() const;
 };
 
-// Component parameter counts, for reports: {"unet": n, "vae": n, "text_encoder": n}.
+// Component parameter counts, for reports: {"unet": n, "vae": n, "text_encoder": n[, "text_encoder_2": n]}.
 std::vector<std::pair<std::string, int64_t>> component_parameter_counts(const SD1Model& m);
 
 }  // namespace loraflow

@@ -22,9 +22,8 @@ struct BenchSetup {
 };
 
 BenchSetup setup(const BenchOptions& o) {
-  if (o.arch != "sd1") fail(errc::unsupported, "bench: arch '" + o.arch + "' is not supported yet (only sd1)");
   BenchSetup s;
-  s.cfg = sd1_preset(o.size);
+  s.cfg = sd_preset(o.arch, o.size);
   s.device = resolve_device(o.device);
   s.dtype = resolve_dtype(o.dtype, s.device);
   const int64_t f = s.cfg.vae.downscale() * (int64_t{1} << (s.cfg.unet.levels() - 1));
@@ -51,11 +50,12 @@ BenchCase unet_forward_case(const BenchOptions& o) {
   at::Tensor x = at::randn({o.batch, s.cfg.unet.in_channels, h, h}, opts);
   at::Tensor t = at::full({o.batch}, 500.0, at::TensorOptions().device(s.device));
   at::Tensor ctx = at::randn({o.batch, 77, s.cfg.unet.context_dim}, opts);
+  at::Tensor y = s.cfg.unet.adm_in_channels > 0 ? at::randn({o.batch, s.cfg.unet.adm_in_channels}, opts) : at::Tensor();
   const MacCount m = unet_macs(s.cfg.unet, h, h, 77, o.batch);
   BenchCase bc;
-  bc.run = [unet, x, t, ctx]() {
+  bc.run = [unet, x, t, ctx, y]() {
     torch::NoGradGuard ng;
-    (void)unet->forward(x, t, ctx);
+    (void)unet->forward(x, t, ctx, y);
   };
   bc.gmac_per_iter = m.total() / 1e9;
   bc.note = mac_note(m, "SD1 UNet forward");

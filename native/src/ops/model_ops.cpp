@@ -1,4 +1,4 @@
-// Protocol ops for SD1 models: load_model, unload, encode_prompts, vae_encode, vae_decode, unet_forward.
+// Protocol ops for SD1.x / SD2.x / SDXL models: load_model, unload, encode_prompts, vae_encode, vae_decode, unet_forward.
 // Bulk data moves through safetensors files; replies carry paths and shapes only.
 #include <ATen/ATen.h>
 
@@ -12,6 +12,8 @@
 #include "models/model_cache.h"
 #include "models/sd1_inference.h"
 #include "models/sd1_loader.h"
+#include "models/sd1_model.h"
+#include "models/text_conditioning.h"
 #include "ops/register_all.h"
 #include "protocol/op_registry.h"
 #include "text/clip_tokenizer.h"
@@ -83,6 +85,7 @@ json op_load_model(const json& args, OpContext& ctx) {
   LoadOptions opt;
   opt.device = arg_or<std::string>(args, "device", "auto");
   opt.dtype = arg_or<std::string>(args, "dtype", "auto");
+  opt.prediction = arg_or<std::string>(args, "prediction", "auto");
   const at::Device device = resolve_device(opt.device);
   const at::ScalarType dtype = resolve_dtype(opt.dtype, device);
   if (args.contains("cache_capacity")) {
@@ -91,7 +94,9 @@ json op_load_model(const json& args, OpContext& ctx) {
     cache().set_capacity(static_cast<size_t>(cap));
   }
   const std::string abs = absolute(path);
-  const std::string id = "sd1-" + hex64(fnv1a(abs + "|" + device.str() + "|" + dtype_name(dtype) + "|" + tok_path)).substr(0, 12);
+  const std::string key = abs + "|" + device.str() + "|" + dtype_name(dtype) + "|" + tok_path +
+                          (opt.prediction == "auto" ? "" : "|" + opt.prediction);
+  const std::string id = "sd-" + hex64(fnv1a(key)).substr(0, 12);
   if (auto hit = cache().find(id)) {
     json r = hit->info;
     r["cached"] = true;
@@ -99,7 +104,7 @@ json op_load_model(const json& args, OpContext& ctx) {
     return r;
   }
   ctx.throw_if_cancelled();
-  CheckpointIndex index = open_sd_checkpoint(path);
+  CheckpointIndex index = open_sd_checkpoint(path, opt.prediction);
   for (const auto& evicted : cache().make_room()) ctx.log("info", "unloaded least-recently-used model " + evicted);
   auto loaded = std::make_shared<LoadedModel>();
   loaded->id = id;
@@ -116,14 +121,21 @@ json op_load_model(const json& args, OpContext& ctx) {
   } catch (const EngineError& e) {
     ctx.log("warn", std::string("tokenizer not found yet (needed by encode_prompts): ") + e.what());
   }
-  json params = json::object();
-  for (const auto& [name, n] : component_parameter_counts(*loaded->model)) params[name] = n;
+  json params = json::object(), components = json::array();
+  for (const auto& [name, n] : component_parameter_counts(*loaded->model)) {
+    params[name] = n;
+    components.push_back(name);
+  }
+  const SD1Config& mc = loaded->model->config;
   json r = {{"model_id", id},
             {"arch", index.arch},
+            {"prediction", mc.v_prediction ? "v" : "eps"},
+            {"prediction_source", index.prediction_source},
+            {"default_size", mc.default_image_size()},
             {"layout", index.layout},
             {"path", abs},
-            {"config", loaded->model->config},
-            {"components", {"unet", "vae", "text_encoder"}},
+            {"config", mc},
+            {"components", components},
             {"parameters", params},
             {"device", device.str()},
             {"dtype", dtype_name(dtype)},
@@ -146,15 +158,20 @@ json op_encode_prompts(const json& args, OpContext& ctx) {
   const auto prompts = arg<std::vector<std::string>>(args, "prompts");
   if (prompts.empty()) fail(errc::bad_request, "argument 'prompts' is empty");
   const int64_t clip_skip = arg_or<int64_t>(args, "clip_skip", 1);
-  if (clip_skip < 1 || clip_skip > lm->model->config.text.layers)
-    fail(errc::bad_request, "clip_skip must be between 1 and " + std::to_string(lm->model->config.text.layers) +
-                                " (A1111 semantics: 1 = last layer), got " + std::to_string(clip_skip));
+  const int64_t max_skip = max_clip_skip(lm->model->config);
+  if (clip_skip < 1 || clip_skip > max_skip)
+    fail(errc::bad_request, "clip_skip must be between 1 and " + std::to_string(max_skip) +
+                                " (A1111 semantics: 1 = the model's default layer), got " + std::to_string(clip_skip));
   if (!lm->tokenizer) lm->tokenizer = find_tokenizer(lm->path, lm->tokenizer_path);
   const std::string out = out_path(args, ctx, "embeddings");
   at::Tensor tokens = tokenize_prompts(*lm->tokenizer, prompts);
-  at::Tensor emb = encode_tokens(*lm->model, tokens, clip_skip, progress_step(ctx, "encoding prompts"));
-  write_safetensors(out, {{"embeddings", emb}, {"tokens", tokens.to(at::kInt)}},
-                    {{"clip_skip", std::to_string(clip_skip)}, {"model_id", lm->id}});
+  ctx.progress(0, 1, "encoding prompts");
+  const TextConditioning tc = encode_tokens_with_pooled(*lm->model, tokens, clip_skip);
+  ctx.progress(1, 1, "encoding prompts");
+  const at::Tensor& emb = tc.context;
+  std::vector<std::pair<std::string, at::Tensor>> tensors = {{"embeddings", emb}, {"tokens", tokens.to(at::kInt)}};
+  if (tc.pooled.defined()) tensors.emplace_back("pooled", tc.pooled);  // SDXL: bigG pooled output for y
+  write_safetensors(out, tensors, {{"clip_skip", std::to_string(clip_skip)}, {"model_id", lm->id}});
   return {{"path", out}, {"shape", shape_json(emb)}, {"chunks", tokens.size(1) / 77}};
 }
 
@@ -213,9 +230,17 @@ json op_unet_forward(const json& args, OpContext& ctx) {
     fail(errc::bad_request, "latents: size " + std::to_string(lat.size(2)) + "x" + std::to_string(lat.size(3)) +
                                 " must be divisible by " + std::to_string(f));
   at::Tensor t = at::tensor(ts, at::kDouble).to(at::kFloat);
+  at::Tensor label;
+  if (lm->model->config.is_sdxl()) {
+    // SDXL: y from the context file's 'pooled' (encode_prompts) with size conditioning = the latent size.
+    at::Tensor pooled = read_tensor(ctx_path, {"pooled"}, "context");
+    const int64_t px_h = lat.size(2) * lm->model->config.vae.downscale(), px_w = lat.size(3) * lm->model->config.vae.downscale();
+    std::vector<SizeConditioning> sizes(static_cast<size_t>(pooled.size(0)), SizeConditioning{px_h, px_w, 0, 0, px_h, px_w});
+    label = sdxl_y_vector(pooled.to(at::kFloat), sizes, lm->model->config.size_embed_dim());
+  }
   const std::string out = out_path(args, ctx, "unet");
   ctx.throw_if_cancelled();
-  at::Tensor y = unet_predict(*lm->model, lat, t, context);
+  at::Tensor y = unet_predict(*lm->model, lat, t, context, label);
   ctx.progress(1, 1, "unet forward");
   write_safetensors(out, {{"output", y}}, {{"model_id", lm->id}});
   return {{"path", out}, {"shape", shape_json(y)}};

@@ -74,14 +74,15 @@ int64_t nonneg_int(const json& args, const char* key, int64_t def) {
   return v;
 }
 
-SampleRequest parse_request(const json& args) {
+// Size and prediction default to the model's: 1024 px for SDXL, 768 for SD2 768-v, v for v-prediction models.
+SampleRequest parse_request(const json& args, const SD1Config& model) {
   SampleRequest r;
   if (args.contains("prompts")) r.prompts = arg<std::vector<std::string>>(args, "prompts");
   else r.prompts = {arg<std::string>(args, "prompt")};
   r.negative_prompt = arg_or<std::string>(args, "negative_prompt", "");
   r.batch_count = arg_or<int64_t>(args, "batch_count", 1);
-  r.width = arg_or<int64_t>(args, "width", 512);
-  r.height = arg_or<int64_t>(args, "height", 512);
+  r.width = arg_or<int64_t>(args, "width", model.default_image_size());
+  r.height = arg_or<int64_t>(args, "height", model.default_image_size());
   r.steps = arg_or<int64_t>(args, "steps", 20);
   r.cfg_scale = arg_or<double>(args, "cfg_scale", arg_or<double>(args, "cfg", 7.0));
   r.sampler = arg_or<std::string>(args, "sampler", "euler_a");
@@ -95,7 +96,7 @@ SampleRequest parse_request(const json& args) {
       r.seeds.push_back(static_cast<uint64_t>(s));
     }
   }
-  r.prediction = parse_prediction(arg_or<std::string>(args, "prediction", "eps"));
+  r.prediction = parse_prediction(arg_or<std::string>(args, "prediction", model.v_prediction ? "v" : "eps"));
   r.preview_every = nonneg_int(args, "preview_every", 0);
   return r;
 }
@@ -123,7 +124,7 @@ std::vector<LoraApplySpec> parse_loras(const json& args) {
 json op_sample(const json& args, OpContext& ctx) {
   auto lm = engine_model_cache().get(arg<std::string>(args, "model_id"));
   SD1Model& model = *lm->model;
-  const SampleRequest req = parse_request(args);
+  const SampleRequest req = parse_request(args, model.config);
   validate_sample_request(model, req);  // before any slow work
   const auto loras = parse_loras(args);
   const std::string out = output_path(args, ctx);
@@ -205,12 +206,12 @@ json op_sample(const json& args, OpContext& ctx) {
 // ---- bench: one image = prompt encode + steps x UNet (batch 2 with CFG) + VAE decode ----
 
 BenchCase sample_case(const BenchOptions& o) {
-  if (o.arch != "sd1") fail(errc::unsupported, "bench sample: only --arch sd1 is supported");
+  check_arch_name(o.arch);
   auto get = [&o](const char* k, const std::string& def) {
     auto it = o.extra.find(k);
     return it == o.extra.end() ? def : it->second;
   };
-  auto model = std::make_shared<SD1Model>(sd1_preset(o.size));
+  auto model = std::make_shared<SD1Model>(sd_preset(o.arch, o.size));
   init_random(*model, static_cast<uint64_t>(o.seed));
   const at::Device device = resolve_device(o.device);
   model->to(device, resolve_dtype(o.dtype, device));

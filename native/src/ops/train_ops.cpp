@@ -16,6 +16,7 @@
 #include "bench/bench_registry.h"
 #include "lora/lora_network.h"
 #include "models/key_mapping.h"
+#include "models/mac_count.h"
 #include "models/model_cache.h"
 #include "models/random_init.h"
 #include "models/sd1_loader.h"
@@ -44,7 +45,14 @@ json op_train_lora(const json& args, OpContext& ctx) {
     fail(errc::not_found, "the model " + lm->id + " has no tokenizer; training needs one to encode captions",
          "Load the model with tokenizer_path, or put vocab.json + merges.txt beside the checkpoint.");
   TrainRequest req;
-  req.config = parse_train_config(arg_or<json>(args, "params", json::object()));
+  const json params = arg_or<json>(args, "params", json::object());
+  req.config = parse_train_config(params);
+  // SDXL: text-encoder LoRA off unless asked for (kohya's default-on makes SDXL training ~9x slower).
+  if (lm->model->config.is_sdxl() && !params.contains("network_train_unet_only") &&
+      !params.contains("network_train_text_encoder_only")) {
+    req.config.network_train_unet_only = true;
+    ctx.log("info", "SDXL: training the UNet LoRA only (set network_train_unet_only false to train the text encoders)");
+  }
   req.items = load_train_items(arg<json>(args, "items"), req.config.flip_aug);
   req.output_dir = arg<std::string>(args, "output_dir");
   req.state_dir = arg_or<std::string>(args, "state_dir", "");
@@ -88,8 +96,7 @@ void reset_peak_rss() {
 }
 
 BenchCase train_step_case(const BenchOptions& o) {
-  if (o.arch != "sd1") fail(errc::unsupported, "bench train-step: only --arch sd1");
-  const SD1Config cfg = sd1_preset(o.size);
+  const SD1Config cfg = sd_preset(o.arch, o.size);
   const at::Device device = resolve_device(o.device);
   const at::ScalarType dtype = resolve_dtype(o.dtype, device);
   const int64_t f = cfg.vae.downscale() * (int64_t{1} << (cfg.unet.levels() - 1));
@@ -112,20 +119,22 @@ BenchCase train_step_case(const BenchOptions& o) {
   net->attach();
   net->set_training(true);
   auto runner = std::make_shared<UNetRunner>(*model->unet, net.get(), gc);
-  auto opt = std::shared_ptr<Optimizer>(make_optimizer("AdamW", json::object()));
+  const std::string optimizer = get("optimizer", "AdamW");  // e.g. AdamW8bit: the memory option of issue 10
+  auto opt = std::shared_ptr<Optimizer>(make_optimizer(optimizer, json::object()));
   const int64_t h = o.res / cfg.vae.downscale();
   auto fopts = at::TensorOptions().device(device).dtype(at::kFloat);
   at::Tensor x0 = at::randn({o.batch, cfg.unet.in_channels, h, h}, fopts);
   at::Tensor ctx = at::randn({o.batch, 77, cfg.unet.context_dim}, fopts).to(dtype);
+  at::Tensor y = cfg.unet.adm_in_channels > 0 ? at::randn({o.batch, cfg.unet.adm_in_channels}, fopts).to(dtype) : at::Tensor();
   auto sched = std::make_shared<DdpmSchedule>();
   auto peak = std::make_shared<uint64_t>(0);
   reset_peak_rss();
   BenchCase bc;
-  bc.run = [model, net, runner, opt, x0, ctx, sched, peak, o, gc]() {
+  bc.run = [model, net, runner, opt, x0, ctx, y, sched, peak, o, gc]() {
     at::Tensor noise = at::randn_like(x0);
     at::Tensor t = at::randint(0, 1000, {o.batch}, at::TensorOptions().dtype(at::kLong));
     at::Tensor noisy = add_noise(*sched, x0, noise, t);
-    at::Tensor pred = runner->forward(noisy.to(model->dtype), t.to(x0.device()), ctx);
+    at::Tensor pred = runner->forward(noisy.to(model->dtype), t.to(x0.device()), ctx, y);
     at::Tensor loss = per_sample_loss(*sched, pred, noise, t, {}).mean();
     loss.backward();
     std::vector<ParamGroup> groups{{"unet", net->parameters("unet"), 1e-4}};
@@ -138,8 +147,9 @@ BenchCase train_step_case(const BenchOptions& o) {
                    static_cast<double>(now) / (1024.0 * 1024.0), o.batch, o.res, gc ? "on" : "off");
     }
   };
-  bc.gmac_per_iter = table_gmac("sd1", "train-step", o.res) * o.batch;
-  bc.note = std::string("LoRA rank ") + std::to_string(rank) + " on UNet defaults, AdamW, cached latents/text; " +
+  // 2 x the analytic UNet forward (mac_count.h): 3380.6 GMAC per SDXL forward at 1024 px, 401.6 for SD1.5 at 512.
+  bc.gmac_per_iter = 2.0 * unet_macs(cfg.unet, h, h, 77, o.batch).total() / 1e9;
+  bc.note = std::string("LoRA rank ") + std::to_string(rank) + " on UNet defaults, " + optimizer + ", cached latents/text; " +
             "MACs = 2 x UNet forward (LoRA backward ~ 1 forward, sd-architecture.md §8); gradient checkpointing " +
             (gc ? "on" : "off") + "; peak RSS printed on stderr";
   return bc;

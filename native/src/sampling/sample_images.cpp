@@ -6,6 +6,7 @@
 
 #include "models/sd1_inference.h"
 #include "models/sd1_model.h"
+#include "models/text_conditioning.h"
 #include "protocol/errors.h"
 #include "sampling/latent_preview.h"
 #include "sampling/noise_schedule.h"
@@ -48,8 +49,8 @@ void validate_sample_request(const SD1Model& m, const SampleRequest& r) {
   }
   if (r.steps < 1 || r.steps > 1000) bad("steps must be between 1 and 1000, got " + std::to_string(r.steps));
   if (!(r.cfg_scale >= 0.0 && r.cfg_scale <= 100.0)) bad("cfg_scale must be between 0 and 100, got " + std::to_string(r.cfg_scale));
-  if (r.clip_skip < 1 || r.clip_skip > m.config.text.layers)
-    bad("clip_skip must be between 1 and " + std::to_string(m.config.text.layers) + " (1 = last layer), got " + std::to_string(r.clip_skip));
+  if (r.clip_skip < 1 || r.clip_skip > max_clip_skip(m.config))
+    bad("clip_skip must be between 1 and " + std::to_string(max_clip_skip(m.config)) + " (1 = the model's default layer), got " + std::to_string(r.clip_skip));
   if (!r.seeds.empty() && r.seeds.size() != r.prompts.size() * static_cast<size_t>(r.batch_count))
     bad("seeds: expected " + std::to_string(r.prompts.size() * static_cast<size_t>(r.batch_count)) +
         " values (prompts x batch_count), got " + std::to_string(r.seeds.size()));
@@ -59,7 +60,8 @@ void validate_sample_request(const SD1Model& m, const SampleRequest& r) {
 }
 
 at::Tensor sample_latent(SD1Model& m, const at::Tensor& cond, const at::Tensor& uncond, const SampleRequest& r,
-                         uint64_t seed, const std::function<void(int64_t, int64_t, const at::Tensor&)>& on_step) {
+                         uint64_t seed, const std::function<void(int64_t, int64_t, const at::Tensor&)>& on_step,
+                         const at::Tensor& cond_y, const at::Tensor& uncond_y) {
   torch::NoGradGuard no_grad;
   const SamplerSpec spec = parse_sampler(r.sampler, r.eta);
   const std::vector<double> sigmas = make_sigmas(sd_schedule(), scheduler_for(r, spec), r.steps);
@@ -72,10 +74,17 @@ at::Tensor sample_latent(SD1Model& m, const at::Tensor& cond, const at::Tensor& 
   NoiseSource noise = [&gen, fopt](const at::Tensor& like) {
     return at::randn(like.sizes(), gen, fopt).to(like.device());
   };
-  NetworkFn net = [&m](const at::Tensor& x_in, const at::Tensor& t, const at::Tensor& context) {
-    return m.unet->forward(x_in.to(m.dtype), t, context);
-  };
   const bool cfg = uncond.defined() && r.cfg_scale != 1.0;
+  // SDXL: the y rows follow the denoiser's batch order (uncond first when CFG runs both).
+  at::Tensor y1, y2;
+  if (cond_y.defined()) {
+    y1 = cond_y.to(m.device, m.dtype);
+    if (cfg) y2 = at::cat({uncond_y.defined() ? uncond_y.to(m.device, m.dtype) : y1, y1}, 0);
+  }
+  NetworkFn net = [&m, &y1, &y2](const at::Tensor& x_in, const at::Tensor& t, const at::Tensor& context) {
+    const at::Tensor& y = y1.defined() && x_in.size(0) == 2 && y2.defined() ? y2 : y1;
+    return m.unet->forward(x_in.to(m.dtype), t, context, y);
+  };
   GuidedDenoiser denoiser(net, sd_schedule(), r.prediction, cond.to(m.device, m.dtype),
                           cfg ? uncond.to(m.device, m.dtype) : at::Tensor(), r.cfg_scale);
   Denoiser d = [&denoiser](const at::Tensor& xs, double sigma) { return denoiser(xs, sigma); };
@@ -101,7 +110,20 @@ std::vector<SampledImage> sample_images(SD1Model& m, const ClipTokenizer& tok, c
     // count depends only on this pair, never on the other prompts of the request.
     std::vector<std::string> texts{r.prompts[p]};
     if (cfg) texts.push_back(r.negative_prompt);
-    at::Tensor emb = encode_tokens(m, tokenize_prompts(tok, texts), r.clip_skip);  // [1 or 2, L, D] fp32 CPU
+    TextConditioning tc = encode_tokens_with_pooled(m, tokenize_prompts(tok, texts), r.clip_skip);
+    at::Tensor emb = tc.context;  // [1 or 2, L, D] fp32 CPU
+    at::Tensor cond_y, uncond_y;
+    if (m.config.is_sdxl()) {
+      // diffusers force_zeros_for_empty_prompt: an empty negative prompt is all-zero conditioning.
+      if (cfg && r.negative_prompt.find_first_not_of(" \t\r\n") == std::string::npos) {
+        emb.narrow(0, 1, 1).zero_();
+        tc.pooled.narrow(0, 1, 1).zero_();
+      }
+      const SizeConditioning sc{r.height, r.width, 0, 0, r.height, r.width};
+      const int64_t d = m.config.size_embed_dim();
+      cond_y = sdxl_y_vector(tc.pooled.narrow(0, 0, 1), {sc}, d);
+      if (cfg) uncond_y = sdxl_y_vector(tc.pooled.narrow(0, 1, 1), {sc}, d);
+    }
     at::Tensor cond = emb.narrow(0, 0, 1);
     at::Tensor uncond = cfg ? emb.narrow(0, 1, 1) : at::Tensor();
     for (int64_t b = 0; b < r.batch_count; ++b) {
@@ -112,7 +134,7 @@ std::vector<SampledImage> sample_images(SD1Model& m, const ClipTokenizer& tok, c
           cb.on_preview(SamplePreview{index, step, steps, latent_preview_rgb(x0)});
         ++done;
         if (cb.on_progress) cb.on_progress(done, total);
-      });
+      }, cond_y, uncond_y);
       at::Tensor img = vae_decode_latents(m, latent);  // uint8 [1,H,W,3] CPU
       ++done;
       if (cb.on_progress) cb.on_progress(done, total);

@@ -1,4 +1,5 @@
-// Text-to-image sampling on a loaded SD1Model: the C++ API behind the `sample` op, also called by the
+// Text-to-image sampling on a loaded SD1Model (any arch; SDXL adds its size conditioning and zeroes the
+// negative conditioning when the negative prompt is empty): the C++ API behind the `sample` op, also called by the
 // trainer for "sample every N steps".
 //
 //   SampleRequest r;  r.prompts = {"a photo of sks dog"};  r.seed = 42;  r.steps = 20;
@@ -71,8 +72,10 @@ std::vector<SampledImage> sample_images(SD1Model& model, const ClipTokenizer& to
                                         const SampleCallbacks& callbacks = {});
 
 // The latent-space core (no text encoder, no VAE): returns the final latent [1,C,h,w] fp32 on the model's
-// device. cond / uncond: [1,L,D] (uncond may be undefined). Exposed for tests and benchmarks.
+// device. cond / uncond: [1,L,D] (uncond may be undefined); cond_y / uncond_y: SDXL's [1, adm] label vectors
+// (text_conditioning.h sdxl_y_vector). Exposed for tests and benchmarks.
 at::Tensor sample_latent(SD1Model& model, const at::Tensor& cond, const at::Tensor& uncond, const SampleRequest& r,
-                         uint64_t seed, const std::function<void(int64_t step, int64_t steps, const at::Tensor& x0)>& on_step);
+                         uint64_t seed, const std::function<void(int64_t step, int64_t steps, const at::Tensor& x0)>& on_step,
+                         const at::Tensor& cond_y = {}, const at::Tensor& uncond_y = {});
 
 }  // namespace loraflow

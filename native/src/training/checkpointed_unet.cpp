@@ -104,14 +104,20 @@ UNetRunner::UNetRunner(UNetImpl& unet, const LoraNetwork* network, bool checkpoi
   }
 }
 
-at::Tensor UNetRunner::forward(const at::Tensor& x, const at::Tensor& timesteps, const at::Tensor& context) {
-  if (!checkpointing_ || unet_.config.adm_in_channels > 0) return unet_.forward(x, timesteps, context);
+at::Tensor UNetRunner::forward(const at::Tensor& x, const at::Tensor& timesteps, const at::Tensor& context,
+                              const at::Tensor& y) {
+  if (!checkpointing_) return unet_.forward(x, timesteps, context, y);
   const auto& cfg = unet_.config;
   const auto dtype = unet_.time_embed_1->weight.scalar_type();
   at::Tensor t = timesteps.reshape({-1});
   if (t.numel() == 1 && x.size(0) > 1) t = t.expand({x.size(0)});
   at::Tensor emb =
       unet_.time_embed_2(at::silu(unet_.time_embed_1(timestep_embedding(t, cfg.model_channels).to(dtype))));
+  if (cfg.adm_in_channels > 0) {
+    TORCH_CHECK(y.defined() && y.size(-1) == cfg.adm_in_channels, "UNet: missing y [B,", cfg.adm_in_channels,
+                "] conditioning");
+    emb = emb + unet_.label_emb_2(at::silu(unet_.label_emb_1(y.to(dtype))));
+  }
   at::Tensor ctx = context.to(dtype);
   if (ctx.size(0) == 1 && x.size(0) > 1) ctx = ctx.expand({x.size(0), ctx.size(1), ctx.size(2)});
   auto run = [&](UNetStage& stage, const std::string& name, const at::Tensor& h) {

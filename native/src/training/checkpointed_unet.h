@@ -18,8 +18,9 @@ class LoraNetwork;
 class UNetRunner {
  public:
   UNetRunner(UNetImpl& unet, const LoraNetwork* network, bool checkpointing);
-  // Same contract and numerics as UNetImpl::forward(x, timesteps, context).
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& timesteps, const at::Tensor& context);
+  // Same contract and numerics as UNetImpl::forward(x, timesteps, context, y) (y: SDXL label vector).
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& timesteps, const at::Tensor& context,
+                     const at::Tensor& y = {});
 
  private:
   UNetImpl& unet_;

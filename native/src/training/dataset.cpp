@@ -90,6 +90,15 @@ std::vector<TrainItem> load_train_items(const nlohmann::json& items, bool need_f
     if (it.repeats < 1) fail(errc::bad_request, where + ": 'repeats' must be >= 1");
     it.is_reg = j.value("is_reg", false);
     it.dir = j.value("dir", std::string(it.is_reg ? "reg" : "images"));
+    for (auto [key, dst] : {std::pair<const char*, int64_t*>{"original_width", &it.original_width},
+                            {"original_height", &it.original_height},
+                            {"crop_left", &it.crop_left},
+                            {"crop_top", &it.crop_top}}) {
+      if (!j.contains(key) || j[key].is_null()) continue;
+      if (!j[key].is_number_integer() || j[key].get<int64_t>() < 0)
+        fail(errc::bad_request, where + ": '" + key + "' must be a non-negative integer (pixels)");
+      *dst = j[key].get<int64_t>();
+    }
     out.push_back(std::move(it));
   }
   const auto c = out[0].latents.size(0);

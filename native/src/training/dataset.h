@@ -23,9 +23,13 @@ struct TrainItem {
   int64_t repeats = 1;
   bool is_reg = false;
   std::string dir;  // dataset folder name for ss_dataset_dirs / ss_tag_frequency ("" -> "images")
+  // SDXL size/crop conditioning (kohya): the image's size before bucket resizing and the top-left corner of the
+  // crop, in pixels of the resized image. 0 original size = the bucket size (no resize); crop defaults to (0, 0).
+  int64_t original_width = 0, original_height = 0, crop_left = 0, crop_top = 0;
 };
 
-// items: [{latents: path, latents_flipped?: path, caption, repeats?, is_reg?, dir?, id?}]. A latents file holds
+// items: [{latents: path, latents_flipped?: path, caption, repeats?, is_reg?, dir?, id?, original_width?,
+// original_height?, crop_left?, crop_top?}]. A latents file holds
 // one tensor named "latents" (or its only tensor), shaped [C,h,w] or [1,C,h,w]. Throws EngineError naming the
 // item index and file.
 std::vector<TrainItem> load_train_items(const nlohmann::json& items, bool need_flipped);

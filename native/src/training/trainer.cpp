@@ -16,6 +16,7 @@
 #include "lora/lora_network.h"
 #include "models/sd1_inference.h"
 #include "models/sd1_model.h"
+#include "models/text_conditioning.h"
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
 #include "protocol/errors.h"
@@ -98,7 +99,13 @@ at::ScalarType precision_dtype(const std::string& mp) {
 class Trainer {
  public:
   Trainer(SD1Model& model, const ClipTokenizer& tok, const TrainRequest& req, const TrainCallbacks& cb)
-      : model_(model), tok_(tok), req_(req), c_(req.config), cb_(cb), planner_(req.items, c_.train_batch_size) {}
+      : model_(model),
+        tok_(tok),
+        req_(req),
+        c_(req.config),
+        cb_(cb),
+        planner_(req.items, c_.train_batch_size),
+        v_pred_(c_.v_parameterization || model.config.v_prediction) {}
 
   TrainResult run();
 
@@ -109,7 +116,7 @@ class Trainer {
   void event(const json& e) const {
     if (cb_.event) cb_.event(e);
   }
-  at::Tensor encode_captions(const std::vector<std::string>& captions);
+  TextConditioning encode_captions(const std::vector<std::string>& captions);
   // Forward + backward of one micro-batch; returns the (unscaled) mean loss.
   double micro_step(const Batch& batch, int64_t step, int64_t micro, int64_t n_micro);
   bool grads_finite() const;
@@ -136,43 +143,50 @@ class Trainer {
   std::string fingerprint_;
   std::string state_path_;
   std::chrono::steady_clock::time_point last_state_save_ = std::chrono::steady_clock::now();
-  std::map<std::string, at::Tensor> text_cache_;
+  std::map<std::string, TextConditioning> text_cache_;
   at::ScalarType dtype_ = at::kFloat;
   bool fp16_ = false;
+  bool v_pred_ = false;  // v_parameterization, or a v-prediction model (SD2 768-v)
 };
 
-at::Tensor Trainer::encode_captions(const std::vector<std::string>& captions) {
+TextConditioning Trainer::encode_captions(const std::vector<std::string>& captions) {
   const bool cacheable = !c_.train_text_encoder() && !c_.caption_randomised();
-  std::vector<at::Tensor> out;
+  std::vector<at::Tensor> out, pooled;
   for (const auto& cap : captions) {
     if (cacheable) {
       auto it = text_cache_.find(cap);
       if (it != text_cache_.end()) {
-        out.push_back(it->second);
+        out.push_back(it->second.context);
+        if (it->second.pooled.defined()) pooled.push_back(it->second.pooled);
         continue;
       }
     }
     at::Tensor ids = tokenize_prompts(tok_, {cap}).to(model_.device);
     std::vector<at::Tensor> chunks;
+    at::Tensor first_pooled;
     for (int64_t s = 0; s < ids.size(1); s += ClipTokenizer::kContextLength) {
       at::Tensor chunk = ids.slice(1, s, s + ClipTokenizer::kContextLength);
+      TextConditioning tc;
       if (c_.train_text_encoder()) {
-        chunks.push_back(model_.text->forward(chunk, c_.clip_skip));
+        tc = encode_text_chunk(model_, chunk, c_.clip_skip);
       } else {
         torch::NoGradGuard ng;
-        chunks.push_back(model_.text->forward(chunk, c_.clip_skip));
+        tc = encode_text_chunk(model_, chunk, c_.clip_skip);
       }
+      chunks.push_back(tc.context);
+      if (!first_pooled.defined()) first_pooled = tc.pooled;
     }
-    at::Tensor e = at::cat(chunks, 1);
+    TextConditioning e{at::cat(chunks, 1), first_pooled};
     if (cacheable) text_cache_[cap] = e;
-    out.push_back(e);
+    out.push_back(e.context);
+    if (e.pooled.defined()) pooled.push_back(e.pooled);
   }
   // Captions of different chunk counts: pad shorter ones by repeating their last (padding) chunk.
   int64_t L = 0;
   for (const auto& e : out) L = std::max(L, e.size(1));
   for (auto& e : out)
     if (e.size(1) < L) e = at::cat({e, e.slice(1, e.size(1) - ClipTokenizer::kContextLength).repeat({1, (L - e.size(1)) / ClipTokenizer::kContextLength, 1})}, 1);
-  return at::cat(out, 0);
+  return TextConditioning{at::cat(out, 0), pooled.empty() ? at::Tensor() : at::cat(pooled, 0)};
 }
 
 double Trainer::micro_step(const Batch& batch, int64_t step, int64_t micro, int64_t n_micro) {
@@ -204,11 +218,24 @@ double Trainer::micro_step(const Batch& batch, int64_t step, int64_t micro, int6
   noise = noise.to(model_.device);
   if (c_.network_dropout > 0) at::manual_seed(key);
   at::Tensor noisy = add_noise(sched_, x0, noise, t);
-  at::Tensor target = training_target(sched_, x0, noise, t, c_.v_parameterization);
-  at::Tensor ctx = encode_captions(caps);
-  at::Tensor pred = runner_->forward(noisy.to(dtype_), t.to(model_.device), ctx);
+  at::Tensor target = training_target(sched_, x0, noise, t, v_pred_);
+  const TextConditioning text = encode_captions(caps);
+  at::Tensor y;
+  if (model_.config.is_sdxl()) {
+    // kohya: original size and crop of each image, target = the bucket size.
+    const int64_t f = model_.config.vae.downscale();
+    std::vector<SizeConditioning> sizes;
+    for (int64_t i : batch.items) {
+      const TrainItem& it = req_.items[static_cast<size_t>(i)];
+      const int64_t th = it.latents.size(1) * f, tw = it.latents.size(2) * f;
+      sizes.push_back({it.original_height > 0 ? it.original_height : th, it.original_width > 0 ? it.original_width : tw,
+                       it.crop_top, it.crop_left, th, tw});
+    }
+    y = sdxl_y_vector(text.pooled, sizes, model_.config.size_embed_dim()).to(dtype_);
+  }
+  at::Tensor pred = runner_->forward(noisy.to(dtype_), t.to(model_.device), text.context, y);
   ObjectiveOptions oo;
-  oo.v_prediction = c_.v_parameterization;
+  oo.v_prediction = v_pred_;
   oo.min_snr_gamma = c_.min_snr_gamma;
   oo.loss_type = c_.loss_type;
   oo.huber_c = c_.huber_c;
@@ -275,8 +302,12 @@ std::map<std::string, std::string> Trainer::metadata(int64_t epoch, int64_t step
     args["conv_alpha"] = fmt_num(c_.conv_alpha);
   }
   set("ss_network_args", args.dump());
-  set("ss_base_model_version", c_.v_parameterization ? "sd_v2_v" : "sd_v1");
-  set("ss_v2", "False");
+  const std::string& arch = model_.config.arch;
+  set("ss_base_model_version", arch == "sdxl" ? "sdxl_base_v1-0"
+                               : arch == "sd2" ? (v_pred_ ? "sd_v2_v" : "sd_v2")
+                                               : (v_pred_ ? "sd_v2_v" : "sd_v1"));
+  set("ss_v2", arch == "sd2" ? "True" : "False");
+  if (v_pred_) set("ss_v_parameterization", "True");
   set("ss_clip_skip", std::to_string(c_.clip_skip));
   set("ss_mixed_precision", c_.mixed_precision);
   set("ss_noise_offset", fmt_num(c_.noise_offset));
@@ -338,7 +369,9 @@ std::map<std::string, std::string> Trainer::metadata(int64_t epoch, int64_t step
     set("ss_sd_model_name", fs::path(req_.model_path).filename().string());
   // modelspec 1.0.1
   set("modelspec.sai_model_spec", "1.0.1");
-  set("modelspec.architecture", "stable-diffusion-v1/lora");
+  set("modelspec.architecture", arch == "sdxl"  ? "stable-diffusion-xl-v1-base/lora"
+                                : arch == "sd2" ? (v_pred_ ? "stable-diffusion-v2-768-v/lora" : "stable-diffusion-v2-512/lora")
+                                                : "stable-diffusion-v1/lora");
   set("modelspec.implementation", "diffusers");
   set("modelspec.title", c_.output_name + (final ? "" : " (epoch " + std::to_string(epoch) + ", step " + std::to_string(step) + ")"));
   {
@@ -350,7 +383,7 @@ std::map<std::string, std::string> Trainer::metadata(int64_t epoch, int64_t step
     set("modelspec.date", buf);
   }
   set("modelspec.resolution", std::to_string(max_side) + "x" + std::to_string(max_side));
-  set("modelspec.prediction_type", c_.v_parameterization ? "v" : "epsilon");
+  set("modelspec.prediction_type", v_pred_ ? "v" : "epsilon");
   if (!req_.workflow.is_null() && !(req_.workflow.is_string() && req_.workflow.get<std::string>().empty()))
     set("loraflow.workflow", req_.workflow.is_string() ? req_.workflow.get<std::string>() : req_.workflow.dump());
   set("loraflow.training", to_json(c_).dump());
@@ -390,7 +423,8 @@ void Trainer::sample(int64_t step) {
   defaults.clip_skip = c_.clip_skip;
   defaults.steps = 30;
   defaults.cfg_scale = 7.5;
-  if (c_.v_parameterization) defaults.prediction = Prediction::v;
+  defaults.width = defaults.height = model_.config.default_image_size();
+  if (v_pred_) defaults.prediction = Prediction::v;
   const fs::path dir = fs::path(req_.output_dir) / "samples";
   fs::create_directories(dir);
   for (size_t i = 0; i < lines.size(); ++i) {
