@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeTinyModel } from '../helpers/tinyModel.ts';
 import {
   addNodeBySearch,
   badge,
@@ -29,27 +29,11 @@ let h: Harness;
 let page: Page;
 
 /** A tiny SD1 checkpoint plus its tokenizer folder (tiny.tokenizer/) in `<data>/models`. */
-async function makeTinyModel(dataDir: string): Promise<void> {
+async function makeModelsDir(dataDir: string): Promise<void> {
   const models = join(dataDir, 'models');
   mkdirSync(models, { recursive: true });
   try {
-    execFileSync(
-      engineBin,
-      [
-        'make-model',
-        '--arch',
-        'sd1',
-        '--size',
-        'tiny',
-        '--layout',
-        'ldm',
-        '--seed',
-        '1',
-        '--out',
-        join(models, 'tiny.safetensors'),
-      ],
-      { stdio: 'pipe', timeout: 60_000 },
-    );
+    makeTinyModel(engineBin, join(models, 'tiny.safetensors'));
   } catch (err) {
     const stderr = (err as { stderr?: Buffer }).stderr?.toString() ?? String(err);
     throw new Error(`${engineBin} make-model failed (an old build? npm run build:native):\n${stderr}`);
@@ -61,7 +45,7 @@ describe.skipIf(!haveEngine)('editor end to end with the real engine', () => {
     h = await startHarness({
       engineBin,
       testNodes: false,
-      prepare: makeTinyModel,
+      prepare: makeModelsDir,
       viewport: { width: 1280, height: 800 },
     });
     page = h.page;
