@@ -62,20 +62,6 @@ int64_t count(const std::vector<at::Tensor>& ps) {
   return n;
 }
 
-double clip_grad_norm(const std::vector<ParamGroup>& groups, double max_norm) {
-  torch::NoGradGuard ng;
-  double total = 0;
-  for (const auto& g : groups)
-    for (const auto& p : g.params)
-      if (p.grad().defined()) total += p.grad().pow(2).sum().item<double>();
-  total = std::sqrt(total);
-  if (max_norm > 0 && total > max_norm)
-    for (const auto& g : groups)
-      for (const auto& p : g.params)
-        if (p.grad().defined()) p.grad().mul_(max_norm / (total + 1e-6));
-  return total;
-}
-
 // One component's loss for a batch; returns a scalar tensor with a graph.
 using LossFn = std::function<at::Tensor(int64_t step, BatchSampler& sampler)>;
 

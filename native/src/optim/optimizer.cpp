@@ -5,11 +5,26 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 
 #include "optim/optimizers.h"
 #include "protocol/errors.h"
 
 namespace loraflow {
+
+void clip_grad_norm(const std::vector<ParamGroup>& groups, double max_norm) {
+  if (max_norm <= 0) return;
+  at::NoGradGuard ng;
+  std::vector<at::Tensor> grads;
+  for (const auto& g : groups)
+    for (const auto& p : g.params)
+      if (p.grad().defined()) grads.push_back(p.grad());
+  double total = 0;
+  for (const auto& g : grads) total += g.pow(2).sum().item<double>();
+  const double coef = max_norm / (std::sqrt(total) + 1e-6);
+  if (coef < 1.0)
+    for (auto& g : grads) g.mul_(coef);
+}
 
 int64_t Optimizer::state_bytes() const {
   int64_t n = 0;

@@ -42,6 +42,9 @@ class Optimizer {
   std::map<std::string, at::Tensor> state_;
 };
 
+// Scales every gradient of `groups` so their global L2 norm is at most `max_norm` (0 = no clipping, no work).
+void clip_grad_norm(const std::vector<ParamGroup>& groups, double max_norm);
+
 // Names (kohya's optimizer_type, case-insensitive): AdamW, AdamW8bit, Lion, SGDNesterov, Prodigy.
 // args: kohya optimizer_args as an object, e.g. {"weight_decay":0.01,"betas":[0.9,0.999],"eps":1e-8}.
 // Throws EngineError(bad_request) naming optimizer_type / the bad argument.

@@ -258,20 +258,13 @@ bool Trainer::grads_finite() const {
 }
 
 void Trainer::unscale_and_clip(double inv_scale) {
-  torch::NoGradGuard ng;
-  std::vector<at::Tensor> grads;
-  for (const auto& g : groups_)
-    for (const auto& p : g.params)
-      if (p.grad().defined()) grads.push_back(p.grad());
-  if (inv_scale != 1.0)
-    for (auto& g : grads) g.mul_(inv_scale);
-  if (c_.max_grad_norm <= 0 || grads.empty()) return;
-  double total = 0;
-  for (const auto& g : grads) total += g.pow(2).sum().item<double>();
-  total = std::sqrt(total);
-  const double coef = c_.max_grad_norm / (total + 1e-6);
-  if (coef < 1.0)
-    for (auto& g : grads) g.mul_(coef);
+  if (inv_scale != 1.0) {
+    torch::NoGradGuard ng;
+    for (const auto& g : groups_)
+      for (const auto& p : g.params)
+        if (p.grad().defined()) p.grad().mul_(inv_scale);
+  }
+  clip_grad_norm(groups_, c_.max_grad_norm);
 }
 
 std::map<std::string, std::string> Trainer::metadata(int64_t epoch, int64_t step, bool final) const {
