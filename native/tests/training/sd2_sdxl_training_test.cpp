@@ -32,13 +32,6 @@ json params(int steps = 3) {
           {"train_batch_size", 2}, {"save_precision", "fp32"}, {"seed", 5},          {"metrics_per_second", 1000}};
 }
 
-std::map<std::string, at::Tensor> load_all(const std::string& path) {
-  auto f = SafetensorsFile::open(path);
-  std::map<std::string, at::Tensor> out;
-  for (const auto& t : f->tensors()) out[t.name] = f->load(t.name);
-  return out;
-}
-
 }  // namespace
 
 TEST(SDXLTraining, WritesKohyaSdxlKeysAndMetadata) {

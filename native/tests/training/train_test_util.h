@@ -1,5 +1,6 @@
 // Helpers for the training tests: a tiny model, a tokenizer, latent files and a request builder.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../lora/lora_test_util.h"
+#include "io/safetensors_reader.h"
 #include "io/safetensors_writer.h"
 #include "text/clip_tokenizer.h"
 #include "training/trainer.h"
@@ -16,6 +18,14 @@ namespace loraflow::train_testing {
 
 using lora_testing::TempDir;
 using lora_testing::tiny_model;
+
+// Every tensor of a safetensors file, by name.
+inline std::map<std::string, at::Tensor> load_all(const std::string& path) {
+  auto f = SafetensorsFile::open(path);
+  std::map<std::string, at::Tensor> out;
+  for (const auto& t : f->tensors()) out[t.name] = f->load(t.name);
+  return out;
+}
 
 inline std::shared_ptr<ClipTokenizer> tiny_tokenizer(const TempDir& dir) {
   const std::string d = dir.file("tokenizer");

@@ -26,13 +26,6 @@ json base_params() {
           {"seed", 123},           {"metrics_per_second", 1000}};
 }
 
-std::map<std::string, at::Tensor> load_all(const std::string& path) {
-  auto f = SafetensorsFile::open(path);
-  std::map<std::string, at::Tensor> out;
-  for (const auto& t : f->tensors()) out[t.name] = f->load(t.name);
-  return out;
-}
-
 }  // namespace
 
 TEST(Training, OnlyLoraChangesBaseWeightsStayBitIdentical) {
