@@ -3,8 +3,8 @@ import { basename, extname } from 'node:path';
 import type sharp from 'sharp';
 import { z } from 'zod';
 import { rootsFromServices } from '../../server/fs/roots.ts';
+import { imageIntegrityProblem } from '../image/imageIntegrity.ts';
 import { isPixelLimitError, MAX_INPUT_PIXELS, openImage } from '../image/openImage.ts';
-import { makeThumbnail } from '../image/thumbnail.ts';
 import { LIBUV_POOL_SIZE } from '../image/workerPool.ts';
 import { defineNode } from '../sdk/defineNode.ts';
 import { ui } from '../sdk/ui.ts';
@@ -42,9 +42,14 @@ const params = z.object({
 });
 
 type Loaded =
-  | { ok: true; hash: string; width: number; height: number; format: string; thumb: string }
+  | { ok: true; hash: string; width: number; height: number; format: string }
   | { ok: false; reason: string };
 
+/**
+ * Reads one file, checks it without decoding its pixels where the format allows (imageIntegrityProblem) and
+ * stores its bytes. Crop/Resize decodes it once, later; the editor's previews are made on request by the
+ * server (`/api/artifacts/:hash/thumbnail`), so none is made here.
+ */
 async function loadOne(
   abs: string,
   store: { put(d: Uint8Array, m?: object): Promise<string> },
@@ -57,38 +62,40 @@ async function loadOne(
   }
   if (data.length === 0) return { ok: false, reason: 'empty file (0 bytes)' };
   let meta: Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>;
-  let thumb: Buffer;
   try {
     meta = await openImage(data).metadata();
     if (!meta.width || !meta.height) return { ok: false, reason: 'not an image (no size)' };
-    thumb = await makeThumbnail(data);
   } catch (e) {
-    if (isPixelLimitError(e)) {
-      return {
-        ok: false,
-        reason: `too large: more than ${MAX_INPUT_PIXELS} pixels (a decompression bomb?); resize it`,
-      };
-    }
-    const msg = (e as Error).message.split('\n')[0] ?? 'unknown error';
-    return { ok: false, reason: /unsupported image format/i.test(msg) ? 'not an image' : `corrupt (${msg})` };
+    return { ok: false, reason: badImageReason(e) };
   }
-  const swap = SWAPS_SIDES.has(meta.orientation ?? 1);
   // gif/webp report the height of all frames stacked when pages > 1; pageHeight is one frame.
   const h = meta.pageHeight && (meta.pages ?? 1) > 1 ? meta.pageHeight : meta.height;
+  // The pixel limit is checked from the header: the structural checks below decode nothing that would.
+  if (meta.width * h > MAX_INPUT_PIXELS) return { ok: false, reason: TOO_LARGE };
+  try {
+    const problem = await imageIntegrityProblem(data, meta.format);
+    if (problem) return { ok: false, reason: `corrupt (${problem})` };
+  } catch (e) {
+    return { ok: false, reason: badImageReason(e) };
+  }
+  const swap = SWAPS_SIDES.has(meta.orientation ?? 1);
   // Outside the try: a failed store write (disk full) fails the node; it is not a bad image to skip and cache.
   const hash = await store.put(data, { label: basename(abs) });
-  const thumbHash = await store.put(thumb, {
-    contentType: 'image/jpeg',
-    label: `thumbnail of ${basename(abs)}`,
-  });
   return {
     ok: true,
     hash,
     width: swap ? h : meta.width,
     height: swap ? meta.width : h,
     format: meta.format ?? extname(abs).slice(1),
-    thumb: thumbHash,
   };
+}
+
+const TOO_LARGE = `too large: more than ${MAX_INPUT_PIXELS} pixels (a decompression bomb?); resize it`;
+
+function badImageReason(e: unknown): string {
+  if (isPixelLimitError(e)) return TOO_LARGE;
+  const msg = (e as Error).message.split('\n')[0] ?? 'unknown error';
+  return /unsupported image format/i.test(msg) ? 'not an image' : `corrupt (${msg})`;
 }
 
 async function readCaption(imageAbs: string, ext: string): Promise<string | undefined> {
@@ -151,9 +158,10 @@ export const loadImages = defineNode({
       // File identity, not content: an unchanged file is not even re-read. The artifact hash in the result is
       // the content hash, so a renamed or touched file re-reads once and still hits every downstream cache.
       key: (f) => `${r.root}\0${r.rel}/${f.rel}\0${stats[indexOf.get(f)!]}`,
-      salt: { thumbnail: 160 },
-      // Each item's pool work is short (a shrink-on-load decode, file I/O) between hashing and SQLite on the
-      // main thread: twice the pool's threads in flight keep the pool busy (~25% faster than one per thread).
+      // `check`: how a file was judged whole (entries from the decoding check also held a thumbnail).
+      salt: { check: 'structure' },
+      // Each item's pool work is short (file I/O, a header parse) between hashing and SQLite on the main
+      // thread: twice the pool's threads in flight keep the pool busy.
       concurrency: 2 * LIBUV_POOL_SIZE,
       run: (f) => loadOne(f.abs, ctx.store),
       onItem: (done, total) => ctx.progress(done, total, `loading images ${done}/${total}`),
@@ -163,7 +171,7 @@ export const loadImages = defineNode({
     const unprefixed = new Set<string>();
     const bad: string[] = [];
     const items: ImageItem[] = [];
-    const thumbs: { hash: string; itemHash: string; caption: string; label: string }[] = [];
+    const previews: { hash: string; caption: string; label: string }[] = [];
     for (const [i, f] of scan.images.entries()) {
       const res = loaded[i]!;
       if (!res.ok) {
@@ -196,12 +204,7 @@ export const loadImages = defineNode({
       const caption = await readCaption(f.abs, p.captionExtension);
       item.caption = caption ?? (p.captionFallback === 'folder' ? folderCaption : '');
       items.push(item);
-      thumbs.push({
-        hash: res.thumb,
-        itemHash: res.hash,
-        caption: item.caption,
-        label: item.source ?? f.rel,
-      });
+      previews.push({ hash: res.hash, caption: item.caption, label: item.source ?? f.rel });
     }
 
     if (unprefixed.size > 0) {
@@ -237,7 +240,7 @@ export const loadImages = defineNode({
         trainingImages: items.reduce((s, it) => s + it.repeats, 0),
         skipped: bad.length + scan.nonImages.length,
         folders,
-        images: thumbs,
+        images: previews,
       },
     };
   },

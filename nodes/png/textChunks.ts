@@ -16,7 +16,11 @@ export class PngFormatError extends Error {
   override name = 'PngFormatError';
 }
 
-function readChunks(png: Uint8Array): RawChunk[] {
+/**
+ * The chunks up to and including IEND, each CRC-checked. Throws PngFormatError for a non-PNG or a broken chunk
+ * structure; a file that ends without IEND is returned as far as it goes (the last chunk is not IEND).
+ */
+export function readChunks(png: Uint8Array): RawChunk[] {
   if (png.length < 8 || !SIGNATURE.every((b, i) => png[i] === b)) throw new PngFormatError('not a PNG file');
   const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
   const chunks: RawChunk[] = [];

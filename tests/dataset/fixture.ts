@@ -93,3 +93,21 @@ export function countingContext(ctx: NodeContext): { ctx: NodeContext; computed:
   Object.defineProperty(wrapped, 'itemCache', { value: itemCache });
   return { ctx: wrapped, computed: () => n };
 }
+
+/**
+ * A copy of a baseline JPEG whose entropy-coded data (between the SOS header and EOI) is replaced by
+ * pseudo-random bytes without 0xff: every marker is intact, so only a decode can tell it is broken.
+ */
+export function garbleJpegScan(jpg: Buffer): Buffer {
+  const out = Buffer.from(jpg);
+  let i = 2;
+  while (!(out[i] === 0xff && out[i + 1] === 0xda)) i += 2 + out.readUInt16BE(i + 2);
+  const start = i + 2 + out.readUInt16BE(i + 2);
+  const end = out.lastIndexOf(Buffer.from([0xff, 0xd9]));
+  let s = 12345;
+  for (let p = start; p < end; p++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out[p] = (s >>> 24) % 0xff;
+  }
+  return out;
+}
