@@ -86,6 +86,39 @@ describe('Regularization Generate', () => {
     expect(seedsSampled()).toEqual([1000, 1001]);
   });
 
+  it('generates at the model size by default; auto and the number it stands for share cached images', async () => {
+    const { width: _w, height: _h, ...auto } = base;
+    const xl = await runNodeForTest(
+      regularizationGenerate,
+      context(),
+      { model: { ...model, arch: 'sdxl', sha256: 'c'.repeat(64) } },
+      { ...auto, count: 1 },
+    );
+    expect(engine.sampleCalls[0]).toMatchObject({ width: 1024, height: 1024 });
+    expect(xl.display?.size).toBe('1024x1024 (auto for sdxl)');
+    expect((xl.outputs.images as ImagesValue).items[0]).toMatchObject({ width: 1024, height: 1024 });
+
+    engine.calls.length = 0;
+    const t = context();
+    const sd1 = await runNodeForTest(regularizationGenerate, t, { model }, { ...auto, count: 2 });
+    expect(engine.sampleCalls.map((c) => [c.width, c.height])).toEqual([
+      [512, 512],
+      [512, 512],
+    ]);
+    expect(t.logs.map((l) => l.message)).toContain('size: 512x512 (auto for sd1)');
+    // A workflow saved with 512 before auto existed finds the same images.
+    engine.calls.length = 0;
+    const explicit = await runNodeForTest(
+      regularizationGenerate,
+      context(),
+      { model },
+      { ...auto, width: 512, height: 512, count: 2 },
+    );
+    expect(seedsSampled()).toEqual([]);
+    expect(explicit.outputs).toEqual(sd1.outputs);
+    expect(explicit.display?.size).toBe('512x512');
+  });
+
   it('an interrupted run resumes where it stopped', async () => {
     const controller = new AbortController();
     engine.abortOnSample = { call: 3, controller };

@@ -4,7 +4,7 @@ import { ui } from '../sdk/ui.ts';
 import type { ImageItem } from '../sdk/values.ts';
 import { engineFromServices } from './engine.ts';
 import { runSample, type SampledPng } from './runSample.ts';
-import { samplerSettingsShape } from './samplerSettings.ts';
+import { samplerSettingsShape, samplerSize } from './samplerSettings.ts';
 
 const TITLE = 'Regularization Generate';
 export const REGULARIZATION_NODE_TYPE = 'loraflow/sample/regularization';
@@ -42,11 +42,19 @@ export const regularizationGenerate = defineNode({
     const prompt = p.classPrompt.trim();
     const indices = Array.from({ length: p.count }, (_, i) => i);
     const { seed, count: _count, classPrompt: _prompt, negativePrompt, ...settings } = p;
+    const size = samplerSize(p, inputs.model.arch);
+    ctx.log.info(`size: ${size.text}`);
     let generated = 0;
     const results = await ctx.itemCache.map(indices, {
-      // One cache entry per image: (model hash, prompt, settings) in the salt, seed + index in the key.
+      // One cache entry per image: (model hash, prompt, settings) in the salt, seed + index in the key. The salt
+      // holds the resolved size, so "auto" and the number it stands for share their images.
       key: (i) => String(seed + i),
-      salt: { model: inputs.model.sha256, prompt, negative: negativePrompt, settings },
+      salt: {
+        model: inputs.model.sha256,
+        prompt,
+        negative: negativePrompt,
+        settings: { ...settings, width: size.width, height: size.height },
+      },
       concurrency: 1,
       run: async (i): Promise<SampledPng> => {
         const [png] = await runSample(ctx, engine, {
@@ -80,6 +88,7 @@ export const regularizationGenerate = defineNode({
     return {
       outputs: { images: { kind: 'images', items } },
       display: {
+        size: size.text,
         generated,
         cached: p.count - generated,
         images: results

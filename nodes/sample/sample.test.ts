@@ -127,6 +127,35 @@ describe('Sample node', () => {
     await expect(runNodeForTest(sample, t, { model }, { prompt: '  \n ' })).rejects.toThrow(/write a prompt/);
   });
 
+  it('samples at the model size by default and says so; explicit sizes stay as they are', async () => {
+    const sizes: [ModelValue['arch'], number][] = [
+      ['sd1', 512],
+      ['sd2', 512],
+      ['sd2-v', 768],
+      ['sdxl', 1024],
+    ];
+    for (const [arch, side] of sizes) {
+      engine.calls.length = 0;
+      t.logs.length = 0;
+      const r = await runNodeForTest(sample, t, { model: { ...model, arch } }, { steps: 1 });
+      expect(engine.sampleCalls[0]).toMatchObject({ width: side, height: side });
+      expect(r.display?.size).toBe(`${side}x${side} (auto for ${arch})`);
+      expect(t.logs.map((l) => l.message)).toContain(`size: ${side}x${side} (auto for ${arch})`);
+      const png = await t.store.get((r.outputs.images as ImagesValue).items[0]!.hash);
+      expect((await sharp(png).metadata()).width).toBe(side);
+    }
+    // A workflow saved with 512 (before auto existed) still samples 512 on SDXL; one side may be auto.
+    engine.calls.length = 0;
+    const r = await runNodeForTest(
+      sample,
+      t,
+      { model: { ...model, arch: 'sdxl' } },
+      { width: 512, height: 'auto', steps: 1 },
+    );
+    expect(engine.sampleCalls[0]).toMatchObject({ width: 512, height: 1024 });
+    expect(r.display?.size).toBe('512x1024 (height auto for sdxl)');
+  });
+
   it('uses v-prediction automatically for SD2 768-v models', async () => {
     await runNodeForTest(
       sample,

@@ -4,7 +4,7 @@ import { ui } from '../sdk/ui.ts';
 import type { ImageItem } from '../sdk/values.ts';
 import { engineFromServices } from './engine.ts';
 import { runSample } from './runSample.ts';
-import { samplerSettingsShape } from './samplerSettings.ts';
+import { samplerSettingsShape, samplerSize } from './samplerSettings.ts';
 
 const TITLE = 'Sample';
 
@@ -60,6 +60,8 @@ export const sample = defineNode({
       throw new Error(
         `${TITLE}: ${count} images requested (prompts × batch count); the limit is 256 per run`,
       );
+    const size = samplerSize(p, inputs.model.arch);
+    ctx.log.info(`size: ${size.text}`);
     const pngs = await runSample(ctx, engine, {
       model: inputs.model,
       loras: inputs.loras ?? [],
@@ -81,6 +83,7 @@ export const sample = defineNode({
     return {
       outputs: { images: { kind: 'images', items } },
       display: {
+        size: size.text,
         images: pngs.map((s) => ({
           hash: s.hash,
           width: s.width,

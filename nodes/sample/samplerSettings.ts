@@ -1,21 +1,23 @@
 import { z } from 'zod';
+import { AUTO_HELP, type AutoOr, autoOr, describeSize, resolveSize } from '../model/autoSize.ts';
 import { ui } from '../sdk/ui.ts';
+import type { ModelArch } from '../sdk/values.ts';
 
 /** Sampler names the engine accepts (native/src/sampling/samplers.h). */
 export const SamplerName = z.enum(['euler_a', 'euler', 'ddim', 'dpmpp_2m']);
 /** Sigma schedules (native/src/sampling/noise_schedule.h); `default` = the sampler's usual one. */
 export const SchedulerName = z.enum(['default', 'normal', 'karras', 'leading', 'trailing']);
 
-const pixels = (def: number) =>
-  ui(z.number().int().min(64).max(2048).multipleOf(8, 'must be a multiple of 8').default(def), {
+const pixels = (side: 'width' | 'height') =>
+  ui(autoOr(z.number().int().min(64).max(2048).multipleOf(8, 'must be a multiple of 8')), {
     widget: 'slider',
     step: 8,
-  });
+  }).describe(`Image ${side} in pixels (multiple of 8; SD1 UNets need multiples of 64), or ${AUTO_HELP}.`);
 
 /** Params shared by Sample and Regularization Generate (spread into each node's z.object). */
 export const samplerSettingsShape = {
-  width: pixels(512).describe('Image width in pixels (multiple of 8; SD1 UNets need multiples of 64).'),
-  height: pixels(512).describe('Image height in pixels (multiple of 8; SD1 UNets need multiples of 64).'),
+  width: pixels('width'),
+  height: pixels('height'),
   steps: ui(z.number().int().min(1).max(150).default(20), { widget: 'slider', step: 1 }),
   cfgScale: ui(z.number().min(1).max(30).default(7), { widget: 'slider', step: 0.5 }).describe(
     'Classifier-free guidance; 1 disables it (no unconditional pass, half the cost).',
@@ -49,11 +51,24 @@ export const samplerSettingsShape = {
 export const SamplerSettings = z.object(samplerSettingsShape);
 export type SamplerSettings = z.infer<typeof SamplerSettings>;
 
-/** Engine `sample` op arguments for the settings. */
-export function engineSamplerArgs(s: SamplerSettings, arch: string): Record<string, unknown> {
+/** The pixel size the settings sample at on a model, and how to say it ("1024x1024 (auto for sdxl)"). */
+export function samplerSize(
+  s: { width: AutoOr; height: AutoOr },
+  arch: ModelArch,
+): { width: number; height: number; text: string } {
   return {
-    width: s.width,
-    height: s.height,
+    width: resolveSize(s.width, arch),
+    height: resolveSize(s.height, arch),
+    text: describeSize(s.width, s.height, arch),
+  };
+}
+
+/** Engine `sample` op arguments for the settings. */
+export function engineSamplerArgs(s: SamplerSettings, arch: ModelArch): Record<string, unknown> {
+  const { width, height } = samplerSize(s, arch);
+  return {
+    width,
+    height,
     steps: s.steps,
     cfg_scale: s.cfgScale,
     sampler: s.sampler,

@@ -32,6 +32,7 @@ export const ImagesValue = z.object({
 export type ImagesValue = z.infer<typeof ImagesValue>;
 
 export const ModelArch = z.enum(['sd1', 'sd2', 'sd2-v', 'sdxl']);
+export type ModelArch = z.infer<typeof ModelArch>;
 
 export const ModelValue = z.object({
   kind: z.literal('model'),

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +29,84 @@ async function png(i: number, w: number, h: number): Promise<Buffer> {
     .png()
     .toBuffer();
 }
+
+/**
+ * Stands in for the engine where only the bucket sizes matter: records the size of every image the node
+ * VAE-encodes and answers train_lora with a small file.
+ */
+class BucketRecordingEngine {
+  readonly encoded: string[] = [];
+  async request(op: string, args: Record<string, unknown>): Promise<unknown> {
+    if (op === 'load_model') return { model_id: 'fake', config: {} };
+    if (op === 'vae_encode') {
+      const [, h, w] = SafetensorsReader.open(String(args.images)).tensors[0]!.shape;
+      this.encoded.push(`${w}x${h}`);
+      await writeFile(String(args.out), 'latents');
+      return { path: args.out, shape: [1, 4, h! / 8, w! / 8] };
+    }
+    if (op === 'train_lora') {
+      const path = join(String(args.output_dir), 'fake.safetensors');
+      await writeFile(path, 'lora');
+      return { path, steps: 1, total_steps: 1, epochs: 1, checkpoints: [], metadata: {} };
+    }
+    throw new Error(`fake engine: unexpected op ${op}`);
+  }
+}
+
+describe('LoRA Train resolution follows the model', () => {
+  const tmp = makeTempDir('loraflow-train-auto-');
+  afterAll(() => tmp.cleanup());
+
+  async function bucketOf(arch: ModelValue['arch'], params: Record<string, unknown>) {
+    const engine = new BucketRecordingEngine();
+    const t = createNodeTestContext({
+      dataDir: join(tmp.dir, `${arch}-${Object.keys(params).length}`),
+      services: { engine },
+    });
+    try {
+      // 1000x700 is no bucket size, so it is fitted to the bucket of the closest aspect ratio.
+      const hash = await t.store.put(await png(0, 1000, 700));
+      const item: ImageItem = {
+        hash,
+        width: 1000,
+        height: 700,
+        caption: 'sks',
+        repeats: 1,
+        regularization: false,
+      };
+      const model: ModelValue = {
+        kind: 'model',
+        path: '/m.safetensors',
+        sha256: 'd'.repeat(64),
+        arch,
+        config: {},
+      };
+      const r = await runNodeForTest(
+        loraTrain,
+        t,
+        { model, images: { kind: 'images', items: [item] } },
+        params,
+      );
+      const logged = t.logs.map((l) => l.message).find((m) => m.startsWith('resolution: '));
+      return { encoded: engine.encoded, logged, shown: r.display?.resolution };
+    } finally {
+      t.close();
+    }
+  }
+
+  it('SDXL gets 1024² buckets by default (kohya 1216x832 for 10:7), SD1 512², and an explicit 512 stays 512', async () => {
+    const xl = await bucketOf('sdxl', {});
+    expect(xl.encoded).toEqual(['1216x832']);
+    expect(xl.logged).toBe('resolution: 1024x1024 (auto for sdxl), buckets 512 to 2048 px (auto)');
+    expect(xl.shown).toBe('1024x1024 (auto for sdxl), buckets 512 to 2048 px (auto)');
+    const sd1 = await bucketOf('sd1', {});
+    expect(sd1.encoded).toEqual(['576x448']);
+    expect(sd1.logged).toBe('resolution: 512x512 (auto for sd1), buckets 256 to 1024 px (auto)');
+    const old = await bucketOf('sdxl', { resolution: 512, min_bucket_reso: 256, max_bucket_reso: 1024 });
+    expect(old.encoded).toEqual(['576x448']);
+    expect(old.logged).toBe('resolution: 512x512, buckets 256 to 1024 px');
+  }, 60_000);
+});
 
 describe.skipIf(!HAVE_ENGINE)('LoRA Train node against the real engine (tiny model)', () => {
   const tmp = makeTempDir('loraflow-train-node-');

@@ -10,7 +10,7 @@ import { defineNode } from '../sdk/defineNode.ts';
 import type { ImageItem } from '../sdk/values.ts';
 import { bucketPlan, cacheLatents } from './latentCache.ts';
 import { stepCountPreview } from './stepCount.ts';
-import { engineTrainParams, type TrainParams, trainParams } from './trainParams.ts';
+import { engineTrainParams, type TrainParams, trainBuckets, trainParams } from './trainParams.ts';
 
 /** The engine's `original_*` / `crop_*` item fields of one training image. */
 function sizeConditioning(
@@ -173,6 +173,8 @@ export const loraTrain = defineNode({
       maxTrainSteps: p.max_train_steps,
     });
     ctx.log.info(`step count: ${preview.summary}`);
+    const bucketSizes = trainBuckets(p, inputs.model.arch);
+    ctx.log.info(`resolution: ${bucketSizes.text}`);
     const params = engineTrainParams(p);
 
     const dtype = loadDtype(p);
@@ -196,10 +198,10 @@ export const loraTrain = defineNode({
       multiple,
       flip: p.flip_aug,
       buckets: {
-        width: p.resolution,
-        height: p.resolution,
-        min: p.min_bucket_reso,
-        max: p.max_bucket_reso,
+        width: bucketSizes.resolution,
+        height: bucketSizes.resolution,
+        min: bucketSizes.min,
+        max: bucketSizes.max,
         step: 64,
         noUpscale: p.bucket_no_upscale,
       },
@@ -314,6 +316,7 @@ export const loraTrain = defineNode({
         nanStepsSkipped: result.nan_steps_skipped,
         seconds: result.seconds,
         stepCount: preview.summary,
+        resolution: bucketSizes.text,
         checkpoints,
       },
     };

@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { AUTO, AUTO_HELP, autoOr, resolveSize } from '../model/autoSize.ts';
 import { ui } from '../sdk/ui.ts';
+import type { ModelArch } from '../sdk/values.ts';
 
 /**
  * LoRA Train parameters. Names are kohya sd-scripts' own (snake_case) because users know them from kohya_ss
@@ -18,6 +20,9 @@ export const SCHEDULERS = [
   'cosine_with_restarts',
   'polynomial',
 ] as const;
+
+const AUTO_MIN_BUCKET = '"auto" = half the resolution (kohya\'s 256 at 512, 512 at SDXL\'s 1024)';
+const AUTO_MAX_BUCKET = '"auto" = twice the resolution (kohya\'s 1024 at 512, 2048 at SDXL\'s 1024)';
 
 export const trainParams = z.object({
   output_name: ui(
@@ -52,8 +57,8 @@ export const trainParams = z.object({
     'AdamW8bit keeps blockwise 8-bit optimizer states (about 4x less optimizer memory); Prodigy wants learning_rate 1.0.',
   ),
   lr_scheduler: ui(z.enum(SCHEDULERS).default('constant'), basic),
-  resolution: ui(z.number().int().min(64).max(2048).multipleOf(64).default(512), basic).describe(
-    'Bucket base resolution for images that are not bucket-sized already (Crop/Resize output is used as is).',
+  resolution: ui(autoOr(z.number().int().min(64).max(2048).multipleOf(64)), basic).describe(
+    `Bucket base resolution (its square is the pixel area of every bucket) for images that are not bucket-sized already (Crop/Resize output is used as is); ${AUTO_HELP}.`,
   ),
   mixed_precision: ui(z.enum(['no', 'bf16', 'fp16']).default('no'), basic).describe(
     'Runs the frozen model in bf16/fp16 (LoRA weights stay fp32). fp16 needs a CUDA GPU.',
@@ -96,8 +101,12 @@ export const trainParams = z.object({
   caption_tag_dropout_rate: ui(z.number().min(0).max(1).default(0), advanced),
   keep_tokens_separator: ui(z.string().default(''), advanced),
   clip_skip: ui(z.number().int().min(1).max(12).default(1), advanced),
-  min_bucket_reso: ui(z.number().int().min(64).multipleOf(64).default(256), advanced),
-  max_bucket_reso: ui(z.number().int().min(64).multipleOf(64).default(1024), advanced),
+  min_bucket_reso: ui(autoOr(z.number().int().min(64).multipleOf(64), AUTO_MIN_BUCKET), advanced).describe(
+    `Smallest bucket side; ${AUTO_MIN_BUCKET}.`,
+  ),
+  max_bucket_reso: ui(autoOr(z.number().int().min(64).multipleOf(64), AUTO_MAX_BUCKET), advanced).describe(
+    `Largest bucket side; ${AUTO_MAX_BUCKET}.`,
+  ),
   bucket_no_upscale: ui(z.boolean().default(false), advanced),
   save_every_n_epochs: ui(z.number().int().min(0).default(0), advanced),
   save_every_n_steps: ui(z.number().int().min(0).default(0), advanced),
@@ -118,6 +127,39 @@ export const trainParams = z.object({
   ),
 });
 export type TrainParams = z.infer<typeof trainParams>;
+
+export type TrainBuckets = { resolution: number; min: number; max: number; text: string };
+
+/**
+ * The bucket settings on a model: resolution "auto" is the model's own size; min/max "auto" keep kohya's 512 px
+ * defaults' ratios (256 and 1024 = resolution / 2 and x 2, min rounded down to the 64 px step), so SDXL gets
+ * 1024² buckets from 512 to 2048 px, as kohya users set them for SDXL.
+ */
+export function trainBuckets(
+  p: Pick<TrainParams, 'resolution' | 'min_bucket_reso' | 'max_bucket_reso'>,
+  arch: ModelArch,
+): TrainBuckets {
+  const resolution = resolveSize(p.resolution, arch);
+  const min =
+    p.min_bucket_reso === AUTO ? Math.max(64, Math.floor(resolution / 2 / 64) * 64) : p.min_bucket_reso;
+  const max = p.max_bucket_reso === AUTO ? resolution * 2 : p.max_bucket_reso;
+  if (min > max)
+    throw new Error(
+      `LoRA Train: min_bucket_reso (${min}) is larger than max_bucket_reso (${max}); lower min_bucket_reso or raise max_bucket_reso`,
+    );
+  const autoBounds = [p.min_bucket_reso === AUTO && 'min', p.max_bucket_reso === AUTO && 'max'].filter(
+    Boolean,
+  );
+  const boundsNote =
+    autoBounds.length === 2 ? ' (auto)' : autoBounds.length === 1 ? ` (${autoBounds[0]} auto)` : '';
+  const resolutionNote = p.resolution === AUTO ? ` (auto for ${arch})` : '';
+  return {
+    resolution,
+    min,
+    max,
+    text: `${resolution}x${resolution}${resolutionNote}, buckets ${min} to ${max} px${boundsNote}`,
+  };
+}
 
 /** Node params that only shape the dataset / latents (not sent to the engine's training params). */
 const DATASET_ONLY = ['resolution', 'min_bucket_reso', 'max_bucket_reso', 'bucket_no_upscale'] as const;

@@ -93,6 +93,10 @@ describe.each([
     expect(linked(doc, 'edit.images', 'train.images')).toBe(true);
     expect(linked(doc, 'train.lora', 'save.lora')).toBe(true);
     expect(byId(doc, 'crop').params).toMatchObject({ mode: 'buckets', resolution: 512 });
+    // Sampling follows the checkpoint ("auto": 512 on SD1.5); training stays at the guide's 512 like Crop/Resize.
+    const samplers = doc.nodes.filter((n) => n.type.startsWith('loraflow/sample/'));
+    expect(samplers.length).toBeGreaterThanOrEqual(2);
+    for (const n of samplers) expect([n.params.width, n.params.height], n.id).toEqual(['auto', 'auto']);
 
     const trigger = byId(doc, 'edit').params.prefix as string;
     expect(trigger.length).toBeGreaterThan(0);

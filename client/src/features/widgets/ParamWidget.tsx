@@ -28,6 +28,7 @@ export function ParamWidget({ id, spec, value, invalid, onChange }: Props) {
           step={spec.step}
           slider={spec.slider}
           invalid={invalid}
+          keyword={spec.keyword}
           onChange={onChange}
         />
       );

@@ -2,6 +2,9 @@
 import { act } from 'react';
 import { createRoot, type Root } from 'react-dom/client';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { SamplerSettings } from '../../../../nodes/sample/samplerSettings.ts';
+import { NodeDef } from '../../api/nodeDefs.ts';
 import { fixtureDefs } from '../../test/fixtureDefs.ts';
 import { ParamsForm } from './ParamsForm.tsx';
 
@@ -87,5 +90,42 @@ describe('ParamsForm (component)', () => {
       select.dispatchEvent(new Event('change', { bubbles: true }));
     });
     expect(onChange).toHaveBeenCalledWith('mode', 'pad');
+  });
+
+  it('shows "auto" sizes as a checked auto switch; typing a number or unticking it gives a number', () => {
+    const def = NodeDef.parse({
+      type: 'loraflow/sample/sample',
+      version: '1.0.0',
+      title: 'Sample',
+      params: z.toJSONSchema(SamplerSettings, { io: 'input' }),
+    });
+    const onChange = vi.fn();
+    const render = (params: Record<string, unknown>) =>
+      act(() => root.render(<ParamsForm nodeId="7" def={def} params={params} onChange={onChange} />));
+    render({ width: 'auto', height: 640 });
+    const autoBox = (key: string) =>
+      host.querySelector<HTMLInputElement>(`input[aria-label="p-7-${key} auto"]`)!;
+    const width = host.querySelector<HTMLInputElement>('#p-7-width')!;
+    expect(autoBox('width').checked).toBe(true);
+    expect(autoBox('width').parentElement?.textContent).toBe('auto');
+    expect(width.value).toBe('');
+    expect(width.placeholder).toBe('auto');
+    expect(autoBox('height').checked).toBe(false);
+    expect(host.querySelector<HTMLInputElement>('#p-7-height')!.value).toBe('640');
+    expect(host.querySelectorAll('.field-error')).toHaveLength(0);
+
+    // Typing a size replaces auto with the number.
+    act(() => {
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!.call(width, '768');
+      width.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    expect(onChange).toHaveBeenLastCalledWith('width', 768);
+    // Ticking auto sets the word; unticking brings back the number the field had.
+    act(() => autoBox('height').click());
+    expect(onChange).toHaveBeenLastCalledWith('height', 'auto');
+    render({ width: 'auto', height: 'auto' });
+    expect(host.querySelector<HTMLInputElement>('#p-7-height')!.placeholder).toBe('auto');
+    act(() => autoBox('height').click());
+    expect(onChange).toHaveBeenLastCalledWith('height', 640);
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { SamplerSettings } from '../../../../nodes/sample/samplerSettings.ts';
 import { ui } from '../../../../nodes/sdk/ui.ts';
+import { trainParams } from '../../../../nodes/train/trainParams.ts';
 import type { JsonSchema } from '../../api/jsonSchema.ts';
 import { NodeDef } from '../../api/nodeDefs.ts';
 import { paramFields, widgetFor } from './schemaToWidget.ts';
@@ -71,6 +73,64 @@ describe('schema → widget mapping', () => {
       integer: false,
       slider: false,
     });
+  });
+});
+
+/** The fields of a real node params schema, converted as the server does. */
+function fieldsOf(schema: z.ZodType) {
+  const d = NodeDef.parse({
+    type: 't/y',
+    version: '1.0.0',
+    title: 'Y',
+    params: z.toJSONSchema(schema, { io: 'input' }),
+  });
+  return Object.fromEntries(paramFields(d).map((f) => [f.key, f]));
+}
+
+describe('sizes that may be "auto" (Sample, Regularization Generate, LoRA Train)', () => {
+  const sample = fieldsOf(SamplerSettings);
+  const train = fieldsOf(trainParams);
+
+  it('get a number widget with an auto switch, keeping the number range, step and slider', () => {
+    expect(sample.width!.spec).toEqual({
+      kind: 'number',
+      integer: true,
+      min: 64,
+      max: 2048,
+      step: 8,
+      slider: true,
+      keyword: 'auto',
+    });
+    expect(sample.width!.required).toBe(false);
+    expect(sample.height!.spec).toMatchObject({ kind: 'number', keyword: 'auto' });
+    expect(train.resolution!.spec).toEqual({
+      kind: 'number',
+      integer: true,
+      min: 64,
+      max: 2048,
+      step: 64,
+      slider: false,
+      keyword: 'auto',
+    });
+    expect(train.max_bucket_reso!.spec).toMatchObject({ kind: 'number', min: 64, step: 64, keyword: 'auto' });
+    expect(train.max_bucket_reso!.group).toBe('advanced');
+    expect(sample.width!.description).toMatch(/1024 for SDXL/);
+  });
+
+  it('validate "auto" and in-range numbers; other words and out-of-range numbers are marked', () => {
+    const w = sample.width!.schema;
+    expect(validateParam(w, 'auto')).toBeNull();
+    expect(validateParam(w, 512)).toBeNull();
+    expect(validateParam(w, 32)).toBe('Must be at least 64');
+    expect(validateParam(w, 4096)).toBe('Must be at most 2048');
+    expect(validateParam(w, 512.5)).toBe('Expected integer');
+    expect(validateParam(w, 'big')).toBe('Expected a number or "auto"');
+    expect(validateParam(w, undefined)).toBeNull();
+  });
+
+  it('a union that is not one word plus one number keeps the generic widget', () => {
+    expect(widgetFor({ anyOf: [{ type: 'string' }, { type: 'integer' }] })).toEqual({ kind: 'json' });
+    expect(widgetFor({ anyOf: [{ const: 'a' }, { const: 'b' }] })).toEqual({ kind: 'json' });
   });
 });
 

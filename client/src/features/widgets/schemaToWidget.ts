@@ -5,7 +5,16 @@ export type RootKind = 'dataset' | 'model' | 'output';
 
 /** What widget a param gets, derived only from its JSON Schema and `ui` hint. */
 export type WidgetSpec =
-  | { kind: 'number'; integer: boolean; min?: number; max?: number; step?: number; slider: boolean }
+  | {
+      kind: 'number';
+      integer: boolean;
+      min?: number;
+      max?: number;
+      step?: number;
+      slider: boolean;
+      /** A word the param also takes instead of a number, e.g. "auto" (the server resolves it). */
+      keyword?: string;
+    }
   | { kind: 'seed' }
   | { kind: 'select'; options: (string | number)[] }
   | { kind: 'text'; multiline: boolean; placeholder?: string }
@@ -38,6 +47,32 @@ export function unwrapNullable(schema: JsonSchema): { schema: JsonSchema; nullab
     return { schema: { ...nonNull[0], ...rest }, nullable: nonNull.length < alts.length };
   }
   return { schema, nullable: false };
+}
+
+/** `anyOf: [{const: 'auto'}, {type: 'integer', …}]`: a number that may also be one word (nodes' `autoOr` params). */
+export function numberOrKeyword(schema: JsonSchema): { number: JsonSchema; keyword: string } | undefined {
+  const alts = schema.anyOf ?? schema.oneOf;
+  if (alts?.length !== 2) return undefined;
+  const word = alts.find((s) => typeof s.const === 'string');
+  const number = alts.find((s) => s.type === 'number' || s.type === 'integer');
+  return word && number ? { number, keyword: word.const as string } : undefined;
+}
+
+function numberSpec(schema: JsonSchema, hint: ReturnType<typeof uiHintOf>): WidgetSpec & { kind: 'number' } {
+  const min = schema.minimum ?? schema.exclusiveMinimum;
+  const max = schema.maximum ?? schema.exclusiveMaximum;
+  const integer = schema.type === 'integer';
+  const step = hint.step ?? schema.multipleOf ?? (integer ? 1 : undefined);
+  const safe = (v: number | undefined) =>
+    v !== undefined && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : undefined;
+  const spec: WidgetSpec & { kind: 'number' } = { kind: 'number', integer, slider: false };
+  const lo = safe(min);
+  const hi = safe(max);
+  if (lo !== undefined) spec.min = lo;
+  if (hi !== undefined) spec.max = hi;
+  if (step !== undefined) spec.step = step;
+  spec.slider = hint.widget === 'slider' && lo !== undefined && hi !== undefined;
+  return spec;
 }
 
 function typeOf(schema: JsonSchema): string | undefined {
@@ -83,22 +118,9 @@ export function widgetFor(raw: JsonSchema): WidgetSpec {
     default:
       break;
   }
-  if (type === 'number' || type === 'integer') {
-    const min = schema.minimum ?? schema.exclusiveMinimum;
-    const max = schema.maximum ?? schema.exclusiveMaximum;
-    const integer = type === 'integer';
-    const step = hint.step ?? schema.multipleOf ?? (integer ? 1 : undefined);
-    const safe = (v: number | undefined) =>
-      v !== undefined && Math.abs(v) < Number.MAX_SAFE_INTEGER ? v : undefined;
-    const spec: WidgetSpec = { kind: 'number', integer, slider: false };
-    const lo = safe(min);
-    const hi = safe(max);
-    if (lo !== undefined) spec.min = lo;
-    if (hi !== undefined) spec.max = hi;
-    if (step !== undefined) spec.step = step;
-    spec.slider = hint.widget === 'slider' && lo !== undefined && hi !== undefined;
-    return spec;
-  }
+  if (type === 'number' || type === 'integer') return numberSpec({ ...schema, type }, hint);
+  const keyword = numberOrKeyword(schema);
+  if (keyword) return { ...numberSpec(keyword.number, hint), keyword: keyword.keyword };
   if (type === 'boolean') return { kind: 'boolean' };
   if (type === 'string') return { kind: 'text', multiline: false, placeholder: hint.placeholder };
   return { kind: 'json' };

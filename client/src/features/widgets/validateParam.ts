@@ -1,9 +1,10 @@
 import type { JsonSchema } from '../../api/jsonSchema.ts';
-import { unwrapNullable } from './schemaToWidget.ts';
+import { numberOrKeyword, unwrapNullable } from './schemaToWidget.ts';
 
 /**
  * A JSON-Schema-lite check of one param value, for marking widgets inline before the server validates:
- * type, integer, minimum/maximum (exclusive too), enum, string length and pattern. Returns a message or null.
+ * type, integer, minimum/maximum (exclusive too), enum, string length and pattern, and numbers that may also be
+ * one word ("auto"). Returns a message or null.
  */
 export function validateParam(raw: JsonSchema, value: unknown, required = false): string | null {
   const { schema, nullable } = unwrapNullable(raw);
@@ -11,6 +12,12 @@ export function validateParam(raw: JsonSchema, value: unknown, required = false)
     if (value === null && nullable) return null;
     if (value === undefined && !required) return null;
     return 'A value is required';
+  }
+  const keyword = numberOrKeyword(schema);
+  if (keyword) {
+    if (value === keyword.keyword) return null;
+    if (typeof value !== 'number') return `Expected a number or "${keyword.keyword}"`;
+    return validateParam(keyword.number, value);
   }
   if (schema.enum && !schema.enum.some((v) => v === value)) {
     return `Must be one of ${schema.enum.map((v) => JSON.stringify(v)).join(', ')}`;
