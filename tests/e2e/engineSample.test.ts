@@ -85,8 +85,18 @@ describe.skipIf(!haveEngine)('editor end to end with the real engine', () => {
 
     const field = (param: string) => nodeLocator(page, sample).locator(`#p-${sample}-${param}`);
     await field('prompt').fill('a photo of a tiny dog');
+    // Width and height start at "auto" (the model's own size): a ticked switch and an empty number showing "auto".
+    const autoBox = (param: string) =>
+      nodeLocator(page, sample).locator(`input[aria-label="p-${sample}-${param} auto"]`);
+    await expect.poll(() => autoBox('width').isChecked()).toBe(true);
+    expect(await field('width').inputValue()).toBe('');
+    expect(await field('width').getAttribute('placeholder')).toBe('auto');
+    await shot('engine-00-auto-size');
+    // Typing a size replaces auto.
     await field('width').fill('64');
     await field('height').fill('64');
+    await expect.poll(() => autoBox('width').isChecked()).toBe(false);
+    expect(await autoBox('height').isChecked()).toBe(false);
     await field('steps').fill('2');
     await field('cfgScale').fill('1');
     await field('seed').fill('7');

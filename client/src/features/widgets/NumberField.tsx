@@ -40,7 +40,7 @@ export function NumberField(props: Props) {
   };
   const isKeyword = keyword !== undefined && value === keyword;
   return (
-    <div className="number-field">
+    <div className={isKeyword ? 'number-field keyword-on' : 'number-field'}>
       {keyword !== undefined && (
         <label className="keyword-toggle nodrag" title={`Use "${keyword}" instead of a number`}>
           <input
