@@ -7,6 +7,7 @@ import { imageIntegrityProblem } from '../image/imageIntegrity.ts';
 import { isPixelLimitError, MAX_INPUT_PIXELS, openImage } from '../image/openImage.ts';
 import { LIBUV_POOL_SIZE } from '../image/workerPool.ts';
 import { defineNode } from '../sdk/defineNode.ts';
+import { mapLimit } from '../sdk/mapLimit.ts';
 import { ui } from '../sdk/ui.ts';
 import type { ImageItem } from '../sdk/values.ts';
 import { firstLine, parseKohyaFolderName } from './kohyaFolder.ts';
@@ -167,6 +168,11 @@ export const loadImages = defineNode({
       onItem: (done, total) => ctx.progress(done, total, `loading images ${done}/${total}`),
     });
 
+    // Sidecars many at a time: read one by one, each read waited its turn in the I/O pool, which on a busy
+    // machine made a cached re-run of a few hundred images take most of a second.
+    const captions = await mapLimit(scan.images, 32, (f, i) =>
+      loaded[i]!.ok ? readCaption(f.abs, p.captionExtension) : Promise.resolve(undefined),
+    );
     const folderName = (relDir: string) => (relDir === '' ? basename(r.path) : relDir.split('/').at(-1)!);
     const unprefixed = new Set<string>();
     const bad: string[] = [];
@@ -201,8 +207,7 @@ export const loadImages = defineNode({
           unprefixed.add(f.dir === '' ? `${folderName('')} (the chosen folder)` : f.dir);
         }
       }
-      const caption = await readCaption(f.abs, p.captionExtension);
-      item.caption = caption ?? (p.captionFallback === 'folder' ? folderCaption : '');
+      item.caption = captions[i] ?? (p.captionFallback === 'folder' ? folderCaption : '');
       items.push(item);
       previews.push({ hash: res.hash, caption: item.caption, label: item.source ?? f.rel });
     }
