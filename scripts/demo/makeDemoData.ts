@@ -2,8 +2,8 @@
 // Writes the procedural demo data set: DIR/base/1_shapes (the demo model's training set) and
 // DIR/concept/10_zkz star (the quickstart's LoRA concept). The default DIR is the quickstart's dataset folder.
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { parseCliOptions } from './cliOptions.ts';
 import { DEFAULT_OUT, writeDemoData } from './write.ts';
 
 const Options = z.object({
@@ -14,21 +14,7 @@ const Options = z.object({
 });
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      out: { type: 'string' },
-      seed: { type: 'string' },
-      count: { type: 'string' },
-      'concept-count': { type: 'string' },
-    },
-    strict: true,
-  });
-  const parsed = Options.safeParse(values);
-  if (!parsed.success) {
-    for (const i of parsed.error.issues) console.error(`--${i.path.join('.')}: ${i.message}`);
-    process.exit(2);
-  }
-  const o = parsed.data;
+  const o = parseCliOptions(Options);
   const out = resolve(o.out);
   const started = performance.now();
   const { base, concept } = await writeDemoData({

@@ -4,8 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { parseCliOptions } from './cliOptions.ts';
 import { modelCard } from './model/modelCard.ts';
 import { type DemoModelOptions, makeDemoModel } from './model/pipeline.ts';
 
@@ -17,33 +17,14 @@ const Options = z.object({
   'unet-steps': z.coerce.number().int().min(1).default(2000),
   force: z.boolean().default(false),
   quick: z.boolean().default(false),
-  card: z.boolean().default(true),
+  'no-card': z.boolean().default(false),
   continue: z.string().optional(),
   'unet-lr': z.coerce.number().positive().default(6e-4),
+  'min-snr-gamma': z.coerce.number().min(0).default(5),
 });
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      out: { type: 'string' },
-      seed: { type: 'string' },
-      count: { type: 'string' },
-      'vae-steps': { type: 'string' },
-      'unet-steps': { type: 'string' },
-      force: { type: 'boolean' },
-      quick: { type: 'boolean' },
-      'no-card': { type: 'boolean' },
-      continue: { type: 'string' },
-      'unet-lr': { type: 'string' },
-    },
-    strict: true,
-  });
-  const parsed = Options.safeParse({ ...values, card: !values['no-card'] });
-  if (!parsed.success) {
-    for (const i of parsed.error.issues) console.error(`--${i.path.join('.')}: ${i.message}`);
-    process.exit(2);
-  }
-  const a = parsed.data;
+  const a = parseCliOptions(Options, ['force', 'quick', 'no-card']);
   const quick = a.quick;
   const options: DemoModelOptions = {
     out: resolve(a.out),
@@ -56,6 +37,7 @@ async function main(): Promise<void> {
       batch: 16,
       lr: a['unet-lr'],
       textEncoderLr: a['unet-lr'] / 2,
+      minSnrGamma: a['min-snr-gamma'],
     },
     quality: { perPrompt: 1, seed: 1000, steps: quick ? 4 : 20, cfgScale: 5 },
     overwrite: a.force,
@@ -64,7 +46,8 @@ async function main(): Promise<void> {
   };
   const report = await makeDemoModel(options);
   const command = `npm run make:demo-model -- --seed ${a.seed} --count ${options.count} --vae-steps ${options.vae.steps} --unet-steps ${options.unet.steps}`;
-  if (a.card) writeFileSync(join(dirname(options.out), 'README.md'), modelCard(options, report, command));
+  if (!a['no-card'])
+    writeFileSync(join(dirname(options.out), 'README.md'), modelCard(options, report, command));
   console.log(JSON.stringify({ ...report, quality: { both: report.quality.both } }, null, 2));
 }
 

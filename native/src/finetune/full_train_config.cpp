@@ -30,7 +30,7 @@ FullTrainConfig parse_full_train_config(const nlohmann::json& p) {
       "component", "max_train_steps", "train_batch_size", "learning_rate", "text_encoder_lr", "optimizer_type",
       "optimizer_args", "lr_scheduler", "lr_warmup_steps", "max_grad_norm", "seed", "flip_aug",
       "metrics_per_second", "crop_size", "kl_weight", "normalize_latents", "caption_dropout_rate",
-      "v_parameterization", "clip_skip"};
+      "v_parameterization", "clip_skip", "min_snr_gamma"};
   for (const auto& [k, v] : p.items())
     if (!known.count(k)) fail(errc::bad_request, "params." + k + " is not a full-training parameter");
   FullTrainConfig c;
@@ -53,6 +53,7 @@ FullTrainConfig parse_full_train_config(const nlohmann::json& p) {
   read(p, "caption_dropout_rate", c.caption_dropout_rate);
   read(p, "v_parameterization", c.v_parameterization);
   read(p, "clip_skip", c.clip_skip);
+  read(p, "min_snr_gamma", c.min_snr_gamma);
   require(c.component == "vae" || c.component == "unet", "component", "must be \"vae\" or \"unet\"");
   require(c.max_train_steps >= 1, "max_train_steps", "must be at least 1");
   require(c.train_batch_size >= 1, "train_batch_size", "must be at least 1");
@@ -65,6 +66,7 @@ FullTrainConfig parse_full_train_config(const nlohmann::json& p) {
   require(c.kl_weight >= 0, "kl_weight", "must not be negative");
   require(c.caption_dropout_rate >= 0 && c.caption_dropout_rate <= 1, "caption_dropout_rate", "must be in [0, 1]");
   require(c.clip_skip >= 1, "clip_skip", "must be at least 1");
+  require(c.min_snr_gamma >= 0, "min_snr_gamma", "must be 0 (off) or positive");
   return c;
 }
 

@@ -30,6 +30,7 @@ struct FullTrainConfig {
   double caption_dropout_rate = 0.1;  // empty caption, so classifier-free guidance has an unconditional model
   bool v_parameterization = false;
   int64_t clip_skip = 1;
+  double min_snr_gamma = 0;  // 0 = off; 5 speeds up convergence (Hang et al. 2023), as in LoRA training
 };
 
 // Throws EngineError(bad_request) naming the field for unknown keys or out-of-range values.

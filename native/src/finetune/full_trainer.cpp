@@ -203,6 +203,7 @@ FullTrainResult train_full(SD1Model& model, const ClipTokenizer* tokenizer, cons
     DdpmSchedule ddpm;
     ObjectiveOptions oo;
     oo.v_prediction = c.v_parameterization;
+    oo.min_snr_gamma = c.min_snr_gamma;
     auto loss_fn = [&](int64_t step, BatchSampler& s) {
       std::vector<int64_t> idx = s.next(c.train_batch_size);
       std::vector<at::Tensor> lat;

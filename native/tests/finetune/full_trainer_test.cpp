@@ -106,6 +106,23 @@ TEST(FullTrainer, UnetStageLearnsAndTrainsTheTextEncoderOnlyWhenAsked) {
   }
 }
 
+TEST(FullTrainer, MinSnrGammaWeighsTheUnetLoss) {
+  TempDir dir;
+  auto tok = tiny_tokenizer(dir);
+  FullTrainData data{square_images(4), {"a red square", "a blue square", "a green circle", "a white circle"}};
+  double first[2];
+  for (int g = 0; g < 2; ++g) {
+    auto m = tiny_model(5);
+    FullTrainConfig c = config_for("unet", 2);
+    c.min_snr_gamma = g ? 1.0 : 0.0;
+    first[g] = train_full(*m, tok.get(), data, c, {}).loss_first;
+  }
+  // Same seed, same batches: min(SNR, gamma) / SNR <= 1 can only lower the eps loss.
+  EXPECT_LT(first[1], first[0]);
+  EXPECT_EQ(parse_full_train_config({{"min_snr_gamma", 5}}).min_snr_gamma, 5);
+  EXPECT_THROW(parse_full_train_config({{"min_snr_gamma", -1}}), EngineError);
+}
+
 TEST(FullTrainer, CancelStopsBeforeTheNextStep) {
   auto m = tiny_model();
   FullTrainConfig c = config_for("vae", 50);

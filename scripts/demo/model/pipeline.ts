@@ -28,7 +28,7 @@ export interface DemoModelOptions {
   /** Training images rendered by the demo data generator. */
   count: number;
   vae: StageSettings & { crop: number };
-  unet: StageSettings & { textEncoderLr: number };
+  unet: StageSettings & { textEncoderLr: number; minSnrGamma: number };
   quality: QualityOptions;
   overwrite: boolean;
   /** Skip the VAE stage and train the UNet further from this demo checkpoint (a fresh LR schedule). */
@@ -201,6 +201,7 @@ export async function makeDemoModel(o: DemoModelOptions): Promise<DemoModelRepor
           text_encoder_lr: o.unet.textEncoderLr,
           seed: o.seed,
           caption_dropout_rate: 0.1,
+          min_snr_gamma: o.unet.minSnrGamma,
         },
       },
       progress('unet'),
