@@ -25,20 +25,27 @@ at::Tensor attention_math(const at::Tensor& q, const at::Tensor& k, const at::Te
   const int64_t rows_per_bh = q.size(0) * q.size(1);
   int64_t chunk = std::max<int64_t>(1, max_score_elements / std::max<int64_t>(1, rows_per_bh * lk));
   if (chunk >= lq) chunk = lq;
+  // fp16 scores overflow (65504) in SD2.1's attention, which is why it ships with upcast_attention: compute the
+  // whole product in fp32 for half inputs.
+  const bool upcast = q.scalar_type() == at::kHalf;
+  const at::Tensor kc = upcast ? kt.to(at::kFloat) : kt;
+  const at::Tensor vc = upcast ? v.to(at::kFloat) : v;
   std::vector<at::Tensor> outs;
   for (int64_t s = 0; s < lq; s += chunk) {
     const int64_t e = std::min(lq, s + chunk);
     at::Tensor qs = chunk == lq ? q : q.narrow(2, s, e - s);
-    at::Tensor scores = at::matmul(qs * scale, kt);
+    if (upcast) qs = qs.to(at::kFloat);
+    at::Tensor scores = at::matmul(qs * scale, kc);
     if (mask.has_value() && mask->defined()) {
       at::Tensor m = *mask;
       if (chunk != lq && m.dim() >= 2 && m.size(-2) == lq) m = m.narrow(-2, s, e - s);
       scores = scores.to(at::kFloat) + m.to(at::kFloat);
     }
-    at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(v.scalar_type());
-    outs.push_back(at::matmul(probs, v));
+    at::Tensor probs = at::softmax(scores, -1, at::kFloat).to(vc.scalar_type());
+    outs.push_back(at::matmul(probs, vc));
   }
-  return outs.size() == 1 ? outs[0] : at::cat(outs, 2);
+  at::Tensor out = outs.size() == 1 ? outs[0] : at::cat(outs, 2);
+  return upcast ? out.to(at::kHalf) : out;
 }
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,

@@ -10,7 +10,7 @@ namespace loraflow {
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                      const c10::optional<at::Tensor>& mask = c10::nullopt);
 
-// Explicit path: scores in the input dtype, softmax in fp32, scale D^-0.5. Long query sequences
+// Explicit path: scores in the input dtype (fp32 for fp16 inputs: upcast attention), softmax in fp32, scale D^-0.5. Long query sequences
 // are processed in query-row chunks of at most max_score_elements scores (default 64M, 256 MiB in fp32).
 at::Tensor attention_math(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                           const c10::optional<at::Tensor>& mask = c10::nullopt,

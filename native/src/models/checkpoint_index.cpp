@@ -68,11 +68,6 @@ std::shared_ptr<SafetensorsFile> open_safetensors(const std::string& path) {
   return SafetensorsFile::open(path);
 }
 
-[[noreturn]] void reject_arch(const std::string& what, const std::string& path) {
-  fail(errc::unsupported, path + " is " + what + ": not supported in this layout.",
-       "Load the single-file .safetensors (Stability layout) of the model instead; SD2.x and SDXL load from it.");
-}
-
 std::set<std::string> key_set(const SafetensorsFile& f) {
   std::set<std::string> s;
   for (const auto& t : f.tensors()) s.insert(t.name);
@@ -156,37 +151,64 @@ CheckpointIndex index_ldm(const std::string& path, const std::string& prediction
   return idx;
 }
 
-void read_text_config(const std::string& root, CheckpointIndex& idx) {
-  const std::string cfg = root + "/text_encoder/config.json";
-  std::ifstream in(cfg);
-  if (!in) return;
+nlohmann::json read_json_if_present(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nullptr;
   try {
-    auto j = nlohmann::json::parse(in);
-    if (j.contains("num_attention_heads") && j["num_attention_heads"].is_number_integer())
-      idx.text_config_hints["num_attention_heads"] = std::to_string(j["num_attention_heads"].get<int64_t>());
+    return nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    fail(errc::bad_file, cfg + " is not valid JSON: " + e.what());
+    fail(errc::bad_file, path + " is not valid JSON: " + e.what());
   }
 }
 
-CheckpointIndex index_diffusers(const std::string& root) {
-  if (is_dir(root + "/text_encoder_2") || is_dir(root + "/unet") == false) {
-    if (is_dir(root + "/text_encoder_2")) reject_arch("an SDXL diffusers folder (text_encoder_2/)", root);
+// One diffusers text encoder folder: HF CLIP keys "text_model.*" go under the arch's canonical prefix;
+// text_encoder_2's text_projection Linear weight [proj, width] is OpenCLIP's P [width, proj] transposed.
+void add_diffusers_text(CheckpointIndex& idx, const std::string& root, const std::string& sub,
+                        const std::string& canonical_prefix) {
+  auto f = open_component(root, sub, {"model.safetensors", "model.fp16.safetensors"});
+  for (const auto& t : f->tensors()) {
+    if (is_ignored_extra_key(t.name)) {
+      idx.ignored.push_back(t.name);
+    } else if (starts_with(t.name, kDiffusersTextPrefix)) {
+      add_source(idx, canonical_prefix + t.name.substr(std::string(kDiffusersTextPrefix).size()), f, t.name);
+    } else if (t.name == "text_projection.weight" && canonical_prefix == kSDXLText2Prefix) {
+      idx.tensors[canonical_prefix + "text_projection"] = TensorSource{f, t.name, -1, 1, true};
+    } else {
+      idx.unexpected.push_back(f->path() + ": " + t.name);
+    }
+  }
+  const auto cfg = read_json_if_present(root + "/" + sub + "/config.json");
+  if (cfg.is_object() && cfg.contains("num_attention_heads") && cfg["num_attention_heads"].is_number_integer())
+    idx.text_config_hints[canonical_prefix + "num_attention_heads"] =
+        std::to_string(cfg["num_attention_heads"].get<int64_t>());
+}
+
+void reject_diffusers_refiner(const std::string& root) {
+  if (is_dir(root + "/text_encoder_2") && !is_dir(root + "/text_encoder"))
+    fail(errc::unsupported, root + " is an SDXL refiner (text_encoder_2/ without text_encoder/): it refines the "
+                                   "base model's latents and cannot be trained or sampled on its own.",
+         "Load the SDXL base model instead.");
+}
+
+std::string diffusers_arch(const std::string& root, const SafetensorsFile& unet) {
+  if (is_dir(root + "/text_encoder_2") || unet.has("add_embedding.linear_1.weight")) return "sdxl";
+  // SD2 UNets use linear proj_in/proj_out; SD1 uses 1x1 convolutions.
+  for (const auto& t : unet.tensors())
+    if (ends_with(t.name, ".proj_in.weight")) return t.shape.size() == 2 ? "sd2" : "sd1";
+  return "sd1";
+}
+
+CheckpointIndex index_diffusers(const std::string& root, const std::string& prediction_hint) {
+  if (!is_dir(root + "/unet"))
     fail(errc::not_found, root + " is a folder but has no unet/ subfolder",
          "Point to a single-file .safetensors checkpoint or to a diffusers folder with unet/, vae/, text_encoder/.");
-  }
+  reject_diffusers_refiner(root);
   auto unet = open_component(root, "unet", {"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"});
   auto vae = open_component(root, "vae", {"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"});
-  auto text = open_component(root, "text_encoder", {"model.safetensors", "model.fp16.safetensors"});
-  if (unet->has("add_embedding.linear_1.weight")) reject_arch("an SDXL diffusers UNet (add_embedding)", root);
-  const std::string probe = "down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight";
-  if (unet->has(probe) && unet->info(probe).shape.size() == 2 && unet->info(probe).shape[1] == 1024)
-    reject_arch("an SD2.x diffusers folder (cross-attention context 1024)", root);
-
   CheckpointIndex idx;
   idx.path = root;
   idx.layout = "diffusers";
-  idx.arch = "sd1";
+  idx.arch = diffusers_arch(root, *unet);
   const auto unet_layout = diffusers_unet_layout(key_set(*unet));
   for (const auto& t : unet->tensors()) {
     auto m = unet_diffusers_to_ldm(t.name, unet_layout);
@@ -201,13 +223,24 @@ CheckpointIndex index_diffusers(const std::string& root) {
     else if (is_ignored_extra_key(t.name)) idx.ignored.push_back(t.name);
     else idx.unexpected.push_back(vae->path() + ": " + t.name);
   }
-  for (const auto& t : text->tensors()) {
-    if (is_ignored_extra_key(t.name)) idx.ignored.push_back(t.name);
-    else if (starts_with(t.name, kDiffusersTextPrefix))
-      add_source(idx, kLdmTextPrefix + t.name.substr(std::string(kDiffusersTextPrefix).size()), text, t.name);
-    else idx.unexpected.push_back(text->path() + ": " + t.name);
+  const auto [text1, text2] = text_encoder_prefixes(idx.arch);
+  add_diffusers_text(idx, root, "text_encoder", text1);
+  if (!text2.empty()) add_diffusers_text(idx, root, "text_encoder_2", text2);
+  // diffusers records the objective in the scheduler config ("v_prediction" for the 768-v models).
+  const auto sched = read_json_if_present(root + "/scheduler/scheduler_config.json");
+  const std::string type = sched.is_object() ? sched.value("prediction_type", std::string()) : std::string();
+  if (prediction_hint == "v" || prediction_hint == "eps") {
+    idx.v_prediction = prediction_hint == "v";
+    idx.prediction_source = "caller";
+  } else if (!type.empty()) {
+    if (type != "epsilon" && type != "v_prediction")
+      fail(errc::unsupported, root + "/scheduler/scheduler_config.json: prediction_type '" + type +
+                                  "' is not supported (epsilon or v_prediction)");
+    idx.v_prediction = type == "v_prediction";
+    idx.prediction_source = "scheduler_config.json prediction_type";
+  } else {
+    idx.prediction_source = "default";
   }
-  read_text_config(root, idx);
   return idx;
 }
 
@@ -220,6 +253,7 @@ std::vector<int64_t> CheckpointIndex::shape(const std::string& key) const {
                          "or not a " + (arch.empty() ? std::string("Stable Diffusion") : arch) + " model.");
   auto s = it->second.file->info(it->second.key).shape;
   if (it->second.slice >= 0 && !s.empty()) s[0] /= it->second.slices;
+  if (it->second.transpose && s.size() == 2) std::swap(s[0], s[1]);
   return s;
 }
 
@@ -254,12 +288,7 @@ bool is_ignored_extra_key(const std::string& key) {
 
 CheckpointIndex open_sd_checkpoint(const std::string& path, const std::string& prediction_hint) {
   if (path.empty()) fail(errc::bad_request, "no checkpoint path given");
-  if (is_dir(path)) {
-    CheckpointIndex idx = index_diffusers(path);
-    if (prediction_hint == "v") idx.v_prediction = true;
-    idx.prediction_source = prediction_hint == "v" || prediction_hint == "eps" ? "caller" : "default";
-    return idx;
-  }
+  if (is_dir(path)) return index_diffusers(path, prediction_hint);
   return index_ldm(path, prediction_hint);
 }
 

@@ -16,6 +16,7 @@ struct TensorSource {
   std::string key;  // key inside `file`
   int slice = -1;   // >= 0: row chunk `slice` of `slices` (OpenCLIP in_proj q/k/v)
   int slices = 1;
+  bool transpose = false;  // a 2-D tensor stored transposed (diffusers' text_projection Linear weight)
 };
 
 struct CheckpointIndex {
@@ -27,7 +28,8 @@ struct CheckpointIndex {
   std::map<std::string, TensorSource> tensors;  // canonical LDM key -> source
   std::vector<std::string> ignored;             // harmless extras that were skipped (source names)
   std::vector<std::string> unexpected;          // source keys that map to nothing known ("file: key")
-  std::map<std::string, std::string> text_config_hints;  // e.g. num_attention_heads from config.json
+  // "<canonical text prefix>num_attention_heads" from a diffusers text_encoder*/config.json.
+  std::map<std::string, std::string> text_config_hints;
   std::map<std::string, std::string> unet_config_hints;  // num_head_channels from loraflow.num_head_channels metadata
 
   bool has(const std::string& key) const { return tensors.count(key) != 0; }
@@ -38,8 +40,8 @@ struct CheckpointIndex {
 };
 
 // Throws EngineError: not_found (no such path / component file), bad_file (empty, not safetensors, corrupt),
-// unsupported (pickle .ckpt/.pt/.bin, SDXL refiner, SD2/SDXL diffusers folders, not a full SD checkpoint, LoRA
-// file). prediction_hint: "auto" | "eps" | "v" (arch_detect.h).
+// unsupported (pickle .ckpt/.pt/.bin, SDXL refiner, not a full SD checkpoint, LoRA file). Diffusers folders of
+// SD1, SD2 and SDXL load too; their scheduler_config.json prediction_type decides v-prediction. prediction_hint: "auto" | "eps" | "v" (arch_detect.h).
 CheckpointIndex open_sd_checkpoint(const std::string& path, const std::string& prediction_hint = "auto");
 
 // Keys that real checkpoints carry and the models do not need (EMA weights, noise schedule buffers,

@@ -126,7 +126,7 @@ ClipTextConfig infer_clip_text_config(const CheckpointIndex& idx, const std::str
       [&](int64_t i) { return idx.has(T("encoder.layers." + std::to_string(i) + ".self_attn.q_proj.weight")); });
   if (c.layers < 1) idx.shape(T("encoder.layers.0.self_attn.q_proj.weight"));
   c.intermediate = dim(idx, T("encoder.layers.0.mlp.fc1.weight"), 0, 2);
-  auto it = idx.text_config_hints.find("num_attention_heads");
+  auto it = idx.text_config_hints.find(prefix + "num_attention_heads");
   c.heads = it != idx.text_config_hints.end() ? std::stoll(it->second) : clip_heads_for_width(c.width);
   if (c.heads <= 0 || c.width % c.heads != 0)
     fail(errc::bad_file, idx.path + ": text encoder width " + std::to_string(c.width) + " is not divisible by " +

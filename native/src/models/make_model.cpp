@@ -29,6 +29,7 @@ struct Entry {
   std::vector<int64_t> shape; // shape in the file
   std::vector<int64_t> model_shape;
   std::vector<std::string> concat_keys;  // OpenCLIP in_proj: q;k;v canonical keys stacked on dim 0
+  bool transpose = false;                // stored as the transpose of the canonical tensor
 };
 
 void write_text_file(const std::string& path, const std::string& text) {
@@ -67,7 +68,8 @@ void write_entries(const std::string& path, const std::vector<Entry>& entries, a
           for (const auto& k : e.concat_keys) parts.push_back(random_tensor_for(k, e.model_shape, seed));
           return at::cat(parts, 0).to(dtype);
         }
-        return random_tensor_for(e.ldm_key, e.model_shape, seed).reshape(e.shape).to(dtype);
+        at::Tensor v = random_tensor_for(e.ldm_key, e.model_shape, seed);
+        return (e.transpose ? v.t().contiguous() : v.reshape(e.shape)).to(dtype);
       },
       meta);
 }
@@ -102,10 +104,20 @@ nlohmann::json vae_diffusers_config(const VAEConfig& c) {
 }
 
 nlohmann::json text_diffusers_config(const ClipTextConfig& c) {
-  return {{"architectures", {"CLIPTextModel"}}, {"vocab_size", c.vocab_size}, {"hidden_size", c.width},
-          {"intermediate_size", c.intermediate}, {"num_attention_heads", c.heads}, {"num_hidden_layers", c.layers},
-          {"max_position_embeddings", c.max_positions}, {"hidden_act", "quick_gelu"}, {"layer_norm_eps", c.eps},
-          {"bos_token_id", 49406}, {"eos_token_id", 49407}, {"pad_token_id", 1}};
+  nlohmann::json j = {{"architectures", {c.projection_dim > 0 ? "CLIPTextModelWithProjection" : "CLIPTextModel"}},
+                      {"vocab_size", c.vocab_size}, {"hidden_size", c.width}, {"intermediate_size", c.intermediate},
+                      {"num_attention_heads", c.heads}, {"num_hidden_layers", c.layers},
+                      {"max_position_embeddings", c.max_positions}, {"hidden_act", c.gelu ? "gelu" : "quick_gelu"},
+                      {"layer_norm_eps", c.eps}, {"bos_token_id", 49406}, {"eos_token_id", 49407},
+                      {"pad_token_id", 1}};
+  if (c.projection_dim > 0) j["projection_dim"] = c.projection_dim;
+  return j;
+}
+
+nlohmann::json scheduler_diffusers_config(bool v_prediction) {
+  return {{"_class_name", "EulerDiscreteScheduler"}, {"beta_start", 0.00085}, {"beta_end", 0.012},
+          {"beta_schedule", "scaled_linear"}, {"num_train_timesteps", 1000},
+          {"prediction_type", v_prediction ? "v_prediction" : "epsilon"}};
 }
 
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
@@ -170,21 +182,19 @@ std::map<std::string, std::vector<int64_t>> stability_file_shapes(const SD1Confi
   return out;
 }
 
+namespace {
+MakeModelResult write_diffusers_folder(const MakeModelOptions& o, const SD1Config& cfg, at::ScalarType dtype,
+                                       const std::map<std::string, std::string>& meta, MakeModelResult res);
+}  // namespace
+
 MakeModelResult make_model(const MakeModelOptions& o) {
   check_arch_name(o.arch);
-  if (o.arch != "sd1" && o.layout != "ldm")
-    fail(errc::unsupported, "make-model: --arch " + o.arch + " is written in the single-file ldm layout only");
   if (o.layout != "ldm" && o.layout != "diffusers")
     fail(errc::bad_request, "make-model: unknown layout '" + o.layout + "' (expected ldm or diffusers)");
   if (o.out.empty()) fail(errc::bad_request, "make-model: --out PATH is required");
   const SD1Config cfg = sd_preset(o.arch, o.size, o.v_prediction);
   const std::string dtype_s = o.dtype.empty() ? (o.size == "full" ? "fp16" : "fp32") : o.dtype;
   const at::ScalarType dtype = resolve_dtype(dtype_s, at::Device(at::kCPU));
-  SD1Config file_cfg = cfg;
-  if (o.arch == "sd2") file_cfg.text.layers += 1;  // the file's 24th ViT-H block, unused by SD2
-  SD1Model model(file_cfg);  // parameters are never written: only names and shapes are used
-  const auto params = model.ldm_named_parameters();
-
   MakeModelResult res;
   res.path = o.out;
   res.parameters = SD1Model(cfg).num_parameters();
@@ -198,7 +208,10 @@ MakeModelResult make_model(const MakeModelOptions& o) {
   if (out.has_parent_path()) fs::create_directories(out.parent_path());
 
   if (o.layout == "ldm") {
-    const std::vector<Entry> entries = stability_entries(params);
+    SD1Config file_cfg = cfg;
+    if (o.arch == "sd2") file_cfg.text.layers += 1;  // the file's 24th ViT-H block, unused by SD2
+    // Parameters are never written: only names and shapes are used.
+    const std::vector<Entry> entries = stability_entries(SD1Model(file_cfg).ldm_named_parameters());
     std::vector<float> acv(1000);
     for (int64_t t = 0; t < 1000; ++t) acv[t] = static_cast<float>(sd_alphas_cumprod(t));
     at::Tensor ac = at::from_blob(acv.data(), {1000}, at::kFloat).clone();
@@ -224,47 +237,78 @@ MakeModelResult make_model(const MakeModelOptions& o) {
     return res;
   }
 
-  fs::create_directories(out / "unet");
-  fs::create_directories(out / "vae");
-  fs::create_directories(out / "text_encoder");
-  std::vector<Entry> unet, vae, text;
-  const std::string up = kLdmUNetPrefix, vp = kLdmVAEPrefix, tp = kLdmTextPrefix;
-  for (const auto& [k, t] : params) {
+  return write_diffusers_folder(o, cfg, dtype, meta, res);
+}
+
+namespace {
+MakeModelResult write_diffusers_folder(const MakeModelOptions& o, const SD1Config& cfg, at::ScalarType dtype,
+                                       const std::map<std::string, std::string>& meta, MakeModelResult res) {
+  const fs::path out(o.out);
+  const auto [p1, p2] = text_encoder_prefixes(cfg.arch);
+  std::map<std::string, std::vector<Entry>> files;  // component folder -> entries
+  const std::string up = kLdmUNetPrefix, vp = kLdmVAEPrefix;
+  // The canonical model: SD2's text encoder has its 23 used blocks, as diffusers stores it.
+  for (const auto& [k, t] : SD1Model(cfg).ldm_named_parameters()) {
     const auto shape = t.sizes().vec();
     if (starts_with(k, kLdmUNetPrefix)) {
       auto d = unet_ldm_to_diffusers(k.substr(up.size()), cfg.unet);
       if (!d) fail(errc::internal, "make-model: no diffusers name for " + k);
-      unet.push_back(Entry{*d, k, shape, shape, {}});
+      files["unet"].push_back(Entry{*d, k, shape, shape, {}});
     } else if (starts_with(k, kLdmVAEPrefix)) {
       auto d = vae_ldm_to_diffusers(k.substr(vp.size()), cfg.vae.levels());
       if (!d) fail(errc::internal, "make-model: no diffusers name for " + k);
       auto file_shape = shape;
       if (k.find(".mid.attn_1.") != std::string::npos && shape.size() == 4) file_shape = {shape[0], shape[1]};
-      vae.push_back(Entry{*d, k, file_shape, shape, {}});
+      files["vae"].push_back(Entry{*d, k, file_shape, shape, {}});
+    } else if (!p2.empty() && starts_with(k, p2.c_str())) {
+      const std::string rel = k.substr(p2.size());
+      if (rel == "text_projection")  // a Linear weight [proj, width] in transformers
+        files["text_encoder_2"].push_back(Entry{"text_projection.weight", k, {shape[1], shape[0]}, shape, {}, true});
+      else
+        files["text_encoder_2"].push_back(Entry{std::string(kDiffusersTextPrefix) + rel, k, shape, shape, {}});
+    } else if (starts_with(k, p1.c_str())) {
+      files["text_encoder"].push_back(Entry{std::string(kDiffusersTextPrefix) + k.substr(p1.size()), k, shape, shape, {}});
     } else {
-      text.push_back(Entry{std::string(kDiffusersTextPrefix) + k.substr(tp.size()), k, shape, shape, {}});
+      fail(errc::internal, "make-model: no diffusers component for " + k);
     }
   }
-  write_entries((out / "unet" / "diffusion_pytorch_model.safetensors").string(), unet, dtype, o.seed, {}, meta);
-  write_entries((out / "vae" / "diffusion_pytorch_model.safetensors").string(), vae, dtype, o.seed, {}, meta);
   at::Tensor pos = at::arange(cfg.text.max_positions, at::kLong).unsqueeze(0);
-  write_entries((out / "text_encoder" / "model.safetensors").string(), text, dtype, o.seed,
-                {{"text_model.embeddings.position_ids", pos}}, meta);
+  for (const auto& [sub, entries] : files) {
+    fs::create_directories(out / sub);
+    const bool text = sub.rfind("text_encoder", 0) == 0;
+    const std::string name = text ? "model.safetensors" : "diffusion_pytorch_model.safetensors";
+    std::vector<std::pair<std::string, at::Tensor>> extras;
+    if (text) extras.emplace_back("text_model.embeddings.position_ids", pos);
+    write_entries((out / sub / name).string(), entries, dtype, o.seed, extras, meta);
+    res.tensors += static_cast<int64_t>(entries.size() + extras.size());
+  }
   write_text_file((out / "unet" / "config.json").string(), unet_diffusers_config(cfg.unet).dump(2));
   write_text_file((out / "vae" / "config.json").string(), vae_diffusers_config(cfg.vae).dump(2));
   write_text_file((out / "text_encoder" / "config.json").string(), text_diffusers_config(cfg.text).dump(2));
-  nlohmann::json index = {{"_class_name", "StableDiffusionPipeline"},
+  if (!p2.empty())
+    write_text_file((out / "text_encoder_2" / "config.json").string(), text_diffusers_config(cfg.text2).dump(2));
+  fs::create_directories(out / "scheduler");
+  write_text_file((out / "scheduler" / "scheduler_config.json").string(),
+                  scheduler_diffusers_config(cfg.v_prediction).dump(2));
+  nlohmann::json index = {{"_class_name", cfg.is_sdxl() ? "StableDiffusionXLPipeline" : "StableDiffusionPipeline"},
                           {"unet", {"diffusers", "UNet2DConditionModel"}},
                           {"vae", {"diffusers", "AutoencoderKL"}},
+                          {"scheduler", {"diffusers", "EulerDiscreteScheduler"}},
                           {"text_encoder", {"transformers", "CLIPTextModel"}},
                           {"tokenizer", {"transformers", "CLIPTokenizer"}}};
+  if (!p2.empty()) {
+    index["text_encoder_2"] = {"transformers", "CLIPTextModelWithProjection"};
+    index["tokenizer_2"] = {"transformers", "CLIPTokenizer"};
+  }
   write_text_file((out / "model_index.json").string(), index.dump(2));
-  res.tensors = static_cast<int64_t>(unet.size() + vae.size() + text.size()) + 1;
   if (o.tokenizer) {
     res.tokenizer_dir = (out / "tokenizer").string();
     write_tiny_tokenizer(res.tokenizer_dir, o.tokenizer_words);
+    if (!p2.empty()) write_tiny_tokenizer((out / "tokenizer_2").string(), o.tokenizer_words);
   }
   return res;
 }
+
+}  // namespace
 
 }  // namespace loraflow

@@ -94,6 +94,7 @@ void load_weights_strict(SD1Model& model, const CheckpointIndex& idx, const Load
     const auto& src = idx.tensors.at(key);
     at::Tensor v = src.file->view(src.key);
     if (src.slice >= 0) v = v.chunk(src.slices, 0).at(static_cast<size_t>(src.slice));
+    if (src.transpose) v = v.t();
     if (v.dim() != param.dim()) v = v.reshape(param.sizes());
     at::Tensor dst = param;
     dst.copy_(v);

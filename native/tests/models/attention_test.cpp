@@ -77,3 +77,17 @@ TEST(ModelsAttention, LowPrecisionSoftmaxStaysFinite) {
   EXPECT_TRUE(at::isfinite(out.to(at::kFloat)).all().item<bool>());
   EXPECT_TRUE(at::allclose(out.to(at::kDouble), reference_attention(q, k, v), 0.1, 0.1));
 }
+
+TEST(ModelsAttention, HalfScoresAreUpcastSoTheyDoNotOverflow) {
+  // SD2.1's failure mode: q.k above fp16's 65504 gives inf scores and NaN probabilities unless upcast.
+  at::manual_seed(6);
+  auto q = (at::randn({1, 2, 16, 64}) * 200).to(at::kHalf);
+  auto k = (at::randn({1, 2, 16, 64}) * 200).to(at::kHalf);
+  auto v = at::randn({1, 2, 16, 64}).to(at::kHalf);
+  const auto scores = at::matmul(q.to(at::kFloat), k.to(at::kFloat).transpose(-2, -1)) / 8.0;  // D^-0.5
+  ASSERT_GT(scores.abs().max().item<double>(), 65504.0);  // the case that overflows without upcasting
+  auto out = attention_math(q, k, v);
+  EXPECT_EQ(out.scalar_type(), at::kHalf);
+  EXPECT_TRUE(at::isfinite(out.to(at::kFloat)).all().item<bool>());
+  EXPECT_TRUE(at::allclose(out.to(at::kDouble), reference_attention(q, k, v), 1e-2, 1e-2));
+}

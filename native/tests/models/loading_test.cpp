@@ -244,7 +244,7 @@ TEST_F(ModelsLoading, DiffusersFolderErrorsNameTheFolder) {
   expect_engine_error([&] { load_sd1_model(d.file("half"), cpu()); }, errc::not_found, {"half", "vae/"});
   std::filesystem::create_directories(d.file("xl/text_encoder_2"));
   std::filesystem::create_directories(d.file("xl/unet"));
-  expect_engine_error([&] { load_sd1_model(d.file("xl"), cpu()); }, errc::unsupported, {"SDXL"});
+  expect_engine_error([&] { load_sd1_model(d.file("xl"), cpu()); }, errc::unsupported, {"xl", "SDXL refiner"});
 }
 
 TEST(ModelsInference, ImageValidationGivesClearErrors) {

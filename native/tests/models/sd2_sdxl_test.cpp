@@ -345,3 +345,36 @@ TEST(SD2Full, ParameterCountsAndLoraModules) {
   EXPECT_EQ(u, 192);
   EXPECT_EQ(t, 23 * 6);
 }
+
+// ---- diffusers folders ----
+
+TEST(DiffusersLayout, Sd2AndSdxlFoldersLoadTheSameWeightsAsTheSingleFile) {
+  TempDir d;
+  for (const auto& [arch, v] : std::vector<std::pair<std::string, bool>>{{"sd2", true}, {"sdxl", false}}) {
+    MakeModelOptions o;
+    o.arch = arch;
+    o.size = "tiny";
+    o.seed = 8;
+    o.v_prediction = v;
+    o.layout = "diffusers";
+    o.out = d.file(arch + "-diffusers");
+    const CheckpointIndex idx = open_sd_checkpoint(make_model(o).path);
+    EXPECT_EQ(idx.layout, "diffusers");
+    EXPECT_EQ(idx.arch, arch);
+    EXPECT_EQ(idx.v_prediction, v) << arch;
+    EXPECT_EQ(idx.prediction_source, "scheduler_config.json prediction_type");
+    EXPECT_TRUE(idx.unexpected.empty()) << idx.unexpected.front();
+    auto a = load_sd1_model(idx, cpu());
+    auto b = load_sd1_model(make(d, arch, 8, v), cpu());
+    EXPECT_EQ(a->config.unet.transformer_depth, b->config.unet.transformer_depth);
+    EXPECT_EQ(a->config.text.layers, b->config.text.layers);  // SD2: the 23-of-24 blocks diffusers stores
+    EXPECT_EQ(a->config.text.heads, b->config.text.heads);
+    EXPECT_EQ(a->config.text.gelu, b->config.text.gelu);
+    EXPECT_EQ(a->config.text2.projection_dim, b->config.text2.projection_dim);
+    EXPECT_DOUBLE_EQ(a->config.vae.scaling_factor, b->config.vae.scaling_factor);
+    expect_weights_match_seed(*a, 8);  // includes text_projection, stored transposed as a Linear weight
+  }
+  // A refiner folder (text_encoder_2 without text_encoder) is refused by name.
+  std::filesystem::rename(d.file("sdxl-diffusers/text_encoder"), d.file("text_encoder.moved"));
+  expect_error([&] { open_sd_checkpoint(d.file("sdxl-diffusers")); }, errc::unsupported, {"sdxl-diffusers", "refiner"});
+}
