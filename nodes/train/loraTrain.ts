@@ -15,13 +15,21 @@ import { engineTrainParams, type TrainParams, trainBuckets, trainParams } from '
 /** The engine's `original_*` / `crop_*` item fields of one training image. */
 function sizeConditioning(
   it: Pick<ImageItem, 'width' | 'height'>,
-  plan: { crop: { left: number; top: number } },
-): { original_width: number; original_height: number; crop_left: number; crop_top: number } {
+  plan: { crop: { left: number; top: number }; resized: { width: number }; bucket: { width: number } },
+): {
+  original_width: number;
+  original_height: number;
+  crop_left: number;
+  crop_top: number;
+  crop_left_flipped: number;
+} {
   return {
     original_width: it.width,
     original_height: it.height,
     crop_left: plan.crop.left,
     crop_top: plan.crop.top,
+    // The same crop seen in the mirrored image, for the flip_aug latents.
+    crop_left_flipped: Math.max(0, plan.resized.width - plan.bucket.width - plan.crop.left),
   };
 }
 

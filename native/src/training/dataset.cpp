@@ -93,7 +93,8 @@ std::vector<TrainItem> load_train_items(const nlohmann::json& items, bool need_f
     for (auto [key, dst] : {std::pair<const char*, int64_t*>{"original_width", &it.original_width},
                             {"original_height", &it.original_height},
                             {"crop_left", &it.crop_left},
-                            {"crop_top", &it.crop_top}}) {
+                            {"crop_top", &it.crop_top},
+                            {"crop_left_flipped", &it.crop_left_flipped}}) {
       if (!j.contains(key) || j[key].is_null()) continue;
       if (!j[key].is_number_integer() || j[key].get<int64_t>() < 0)
         fail(errc::bad_request, where + ": '" + key + "' must be a non-negative integer (pixels)");

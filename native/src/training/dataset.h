@@ -26,10 +26,14 @@ struct TrainItem {
   // SDXL size/crop conditioning (kohya): the image's size before bucket resizing and the top-left corner of the
   // crop, in pixels of the resized image. 0 original size = the bucket size (no resize); crop defaults to (0, 0).
   int64_t original_width = 0, original_height = 0, crop_left = 0, crop_top = 0;
+  // crop_left of the mirrored image (resized width - bucket width - crop_left), used with latents_flipped so the
+  // conditioning describes the pixels the UNet sees, as kohya mirrors it; -1 = not given, use crop_left.
+  int64_t crop_left_flipped = -1;
+  int64_t crop_left_for(bool flipped) const { return flipped && crop_left_flipped >= 0 ? crop_left_flipped : crop_left; }
 };
 
 // items: [{latents: path, latents_flipped?: path, caption, repeats?, is_reg?, dir?, id?, original_width?,
-// original_height?, crop_left?, crop_top?}]. A latents file holds
+// original_height?, crop_left?, crop_top?, crop_left_flipped?}]. A latents file holds
 // one tensor named "latents" (or its only tensor), shaped [C,h,w] or [1,C,h,w]. Throws EngineError naming the
 // item index and file.
 std::vector<TrainItem> load_train_items(const nlohmann::json& items, bool need_flipped);

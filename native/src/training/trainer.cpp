@@ -203,9 +203,11 @@ double Trainer::micro_step(const Batch& batch, int64_t step, int64_t micro, int6
   co.keep_tokens_separator = c_.keep_tokens_separator;
   co.dropout_rate = c_.caption_dropout_rate;
   co.tag_dropout_rate = c_.caption_tag_dropout_rate;
+  std::vector<bool> flipped;
   for (int64_t i : batch.items) {
     const TrainItem& it = req_.items[static_cast<size_t>(i)];
     const bool flip = c_.flip_aug && it.latents_flipped.defined() && rng_uniform(rng) < 0.5;
+    flipped.push_back(flip);
     lat.push_back(flip ? it.latents_flipped : it.latents);
     caps.push_back(process_caption(it.caption, co, rng));
     weights.push_back(it.is_reg ? c_.prior_loss_weight : 1.0);
@@ -225,11 +227,11 @@ double Trainer::micro_step(const Batch& batch, int64_t step, int64_t micro, int6
     // kohya: original size and crop of each image, target = the bucket size.
     const int64_t f = model_.config.vae.downscale();
     std::vector<SizeConditioning> sizes;
-    for (int64_t i : batch.items) {
-      const TrainItem& it = req_.items[static_cast<size_t>(i)];
+    for (size_t k = 0; k < batch.items.size(); ++k) {
+      const TrainItem& it = req_.items[static_cast<size_t>(batch.items[k])];
       const int64_t th = it.latents.size(1) * f, tw = it.latents.size(2) * f;
       sizes.push_back({it.original_height > 0 ? it.original_height : th, it.original_width > 0 ? it.original_width : tw,
-                       it.crop_top, it.crop_left, th, tw});
+                       it.crop_top, it.crop_left_for(flipped[k]), th, tw});
     }
     y = sdxl_y_vector(text.pooled, sizes, model_.config.size_embed_dim()).to(dtype_);
   }

@@ -88,6 +88,13 @@ TEST(SDXLTraining, OriginalSizeAndCropChangeTheTrainedLora) {
   json bad = items;
   bad[0]["crop_left"] = -1;
   EXPECT_THROW(load_train_items(bad, false), EngineError);
+  json mirrored = items;
+  mirrored[0]["crop_left"] = 8;
+  mirrored[0]["crop_left_flipped"] = 24;
+  const auto m = load_train_items(mirrored, false);
+  EXPECT_EQ(m[0].crop_left_for(false), 8);
+  EXPECT_EQ(m[0].crop_left_for(true), 24);
+  EXPECT_EQ(m[1].crop_left_for(true), m[1].crop_left);  // not given: the crop is not mirrored
 }
 
 TEST(SD2Training, VPredictionModelTrainsOnVTargetsWithV2Metadata) {
