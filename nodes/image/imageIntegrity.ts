@@ -7,15 +7,28 @@ import { openImage } from './openImage.ts';
  * structural check of their markers or chunks, far cheaper than a decode; whatever that cannot see (garbage
  * inside a JPEG's entropy-coded data) fails the decode of the node that uses the pixels, which names and skips
  * the file. Other formats are decoded small (shrink-on-load where the format allows): sharp's default
- * `failOn: 'warning'` makes a truncated or corrupt file throw. Returns the problem, or undefined.
+ * `failOn: 'warning'` makes a truncated or corrupt file throw. Returns the problem, or undefined; throws the
+ * decoder's error for formats without a structural check.
  * `format` is sharp's metadata format.
  */
 export async function imageIntegrityProblem(
   data: Buffer,
   format: string | undefined,
 ): Promise<string | undefined> {
-  if (format === 'jpeg') return jpegStructureProblem(data);
-  if (format === 'png') return pngStructureProblem(data);
-  await openImage(data).resize(64, 64, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer();
+  const structural =
+    format === 'jpeg'
+      ? jpegStructureProblem(data)
+      : format === 'png'
+        ? pngStructureProblem(data)
+        : 'not checked';
+  if (structural === undefined) return undefined;
+  // The structure walk is only a fast path: a file it doubts (or cannot check) gets the decoder's verdict, so
+  // a file sharp reads is never skipped, and a broken one keeps the walk's more precise message.
+  try {
+    await openImage(data).resize(64, 64, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer();
+  } catch (e) {
+    if (structural !== 'not checked') return structural;
+    throw e;
+  }
   return undefined;
 }
