@@ -81,22 +81,25 @@ function randomBackground(rng: Prng, exclude: ColorName): Background {
   };
 }
 
-function randomPlacement(rng: Prng): Pick<ShapeSpec, 'size' | 'radius' | 'cx' | 'cy'> {
+function randomPlacement(rng: Prng, jitter?: number): Pick<ShapeSpec, 'size' | 'radius' | 'cx' | 'cy'> {
   const size = rng.next() < 0.5 ? 'small' : 'large';
   const [lo, hi] = RADIUS[size];
   const radius = rng.int(lo, hi);
   // Whole or half pixels, at least 2 px from the border, so the border is pure background.
   const margin = radius + 2;
-  const cx = rng.int(margin * 2, (IMAGE_SIZE - margin) * 2) / 2;
-  const cy = rng.int(margin * 2, (IMAGE_SIZE - margin) * 2) / 2;
+  const lowest = jitter === undefined ? margin : Math.max(margin, IMAGE_SIZE / 2 - jitter);
+  const highest = jitter === undefined ? IMAGE_SIZE - margin : Math.min(IMAGE_SIZE - margin, IMAGE_SIZE / 2 + jitter);
+  const cx = rng.int(lowest * 2, highest * 2) / 2;
+  const cy = rng.int(lowest * 2, highest * 2) / 2;
   return { size, radius, cx, cy };
 }
 
 /**
  * The base set: every (shape, colour) pair equally often (a shuffled cycle of the 42 pairs), with random
- * size, position and background. No stars and no yellow.
+ * size, position and background. No stars and no yellow. `jitter` keeps centres within that many pixels of
+ * the image centre (an easier set that teaches a small model shapes sooner); by default anywhere that fits.
  */
-export function baseSpecs(seed: number, count: number): ShapeSpec[] {
+export function baseSpecs(seed: number, count: number, jitter?: number): ShapeSpec[] {
   const rng = new Prng(seed);
   const pairs = BASE_SHAPES.flatMap((shape) => BASE_SHAPE_COLORS.map((color) => ({ shape, color })));
   const specs: ShapeSpec[] = [];
@@ -107,7 +110,7 @@ export function baseSpecs(seed: number, count: number): ShapeSpec[] {
     specs.push({
       shape,
       color,
-      ...randomPlacement(rng),
+      ...randomPlacement(rng, jitter),
       background: randomBackground(rng, color),
       concept: false,
     });

@@ -21,6 +21,7 @@ const Options = z.object({
   continue: z.string().optional(),
   'unet-lr': z.coerce.number().positive().default(6e-4),
   'min-snr-gamma': z.coerce.number().min(0).default(5),
+  'position-jitter': z.coerce.number().int().min(0).max(32).optional(),
 });
 
 async function main(): Promise<void> {
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     workDir: join(tmpdir(), `loraflow-demo-model-${process.pid}`),
     seed: a.seed,
     count: quick ? 64 : a.count,
+    positionJitter: a['position-jitter'],
     vae: { steps: quick ? 4 : a['vae-steps'], batch: 12, lr: 1e-3, crop: 32 },
     unet: {
       steps: quick ? 4 : a['unet-steps'],

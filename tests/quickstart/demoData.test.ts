@@ -81,6 +81,15 @@ describe('demo data generator', () => {
       expect(evaluateRgb(renderSpec(s), IMAGE_SIZE, IMAGE_SIZE).starYellowFraction).toBe(0);
   });
 
+  it('keeps centres near the middle with a position jitter, and spread out without one', () => {
+    const offsets = (specs: ShapeSpec[]) =>
+      specs.flatMap((s) => [Math.abs(s.cx - IMAGE_SIZE / 2), Math.abs(s.cy - IMAGE_SIZE / 2)]);
+    const near = baseSpecs(5, 200, 6);
+    expect(Math.max(...offsets(near))).toBeLessThanOrEqual(6);
+    expect(new Set(near.map((s) => s.size)).size).toBe(2);
+    expect(Math.max(...offsets(baseSpecs(5, 200)))).toBeGreaterThan(12);
+  });
+
   it('captions concept images with the class, leaving the trigger token to Caption Edit', () => {
     const specs = conceptSpecs(3, 12);
     expect(new Set(specs.map((s) => s.shape))).toEqual(new Set(['star']));

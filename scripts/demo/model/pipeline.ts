@@ -27,6 +27,8 @@ export interface DemoModelOptions {
   seed: number;
   /** Training images rendered by the demo data generator. */
   count: number;
+  /** Keep shape centres within this many pixels of the image centre (baseSpecs); undefined = anywhere. */
+  positionJitter?: number;
   vae: StageSettings & { crop: number };
   unet: StageSettings & { textEncoderLr: number; minSnrGamma: number };
   quality: QualityOptions;
@@ -80,8 +82,8 @@ function stageReport(r: TrainFullResult): StageReport {
 }
 
 /** Renders the base set into one uint8 [N,64,64,3] tensor file plus its captions. */
-function writeTrainingImages(path: string, seed: number, count: number): string[] {
-  const specs = baseSpecs(seed, count);
+function writeTrainingImages(path: string, seed: number, count: number, jitter?: number): string[] {
+  const specs = baseSpecs(seed, count, jitter);
   const px = IMAGE_SIZE * IMAGE_SIZE * 3;
   const data = new Uint8Array(specs.length * px);
   for (const [i, s] of specs.entries()) data.set(renderSpec(s), i * px);
@@ -131,7 +133,7 @@ export async function makeDemoModel(o: DemoModelOptions): Promise<DemoModelRepor
   o.log(`random demo model: ${made.parameters.toLocaleString('en')} parameters`);
 
   const images = join(o.workDir, 'images.safetensors');
-  const captions = writeTrainingImages(images, o.seed, o.count);
+  const captions = writeTrainingImages(images, o.seed, o.count, o.positionJitter);
   o.log(`training set: ${captions.length} rendered images (seed ${o.seed})`);
 
   const client = new EngineClient({ workDir: o.workDir, binPath: bin, threads: o.threads });
