@@ -184,9 +184,11 @@ describe('quickstart workflow end to end', { timeout: 900_000 }, () => {
     );
 
     // The concept's colour comes only from the LoRA (the base set has no yellow pixel), and only with the trigger.
-    // Shape metrics are printed but not asserted: the bundled demo model draws colour blobs, not crisp shapes yet
-    // (its model card gives shape accuracy at chance), so star correlation cannot separate the sets.
     expect(trigger.yellow).toBeGreaterThan(Math.max(noTrigger.yellow, baseAll.yellow) + 0.01);
     expect(trigger.yellow).toBeGreaterThan(2 * Math.max(noTrigger.yellow, baseAll.yellow));
+    // And its shape: trigger samples correlate better with the star template (0.59 against 0.25 and 0.47 on the
+    // CPU, where the run is deterministic). The demo model's shapes are still rough (its model card), hence the
+    // modest margin.
+    expect(trigger.star).toBeGreaterThan(Math.max(noTrigger.star, baseAll.star) + 0.05);
   });
 });
