@@ -88,7 +88,8 @@ function randomPlacement(rng: Prng, jitter?: number): Pick<ShapeSpec, 'size' | '
   // Whole or half pixels, at least 2 px from the border, so the border is pure background.
   const margin = radius + 2;
   const lowest = jitter === undefined ? margin : Math.max(margin, IMAGE_SIZE / 2 - jitter);
-  const highest = jitter === undefined ? IMAGE_SIZE - margin : Math.min(IMAGE_SIZE - margin, IMAGE_SIZE / 2 + jitter);
+  const highest =
+    jitter === undefined ? IMAGE_SIZE - margin : Math.min(IMAGE_SIZE - margin, IMAGE_SIZE / 2 + jitter);
   const cx = rng.int(lowest * 2, highest * 2) / 2;
   const cy = rng.int(lowest * 2, highest * 2) / 2;
   return { size, radius, cx, cy };
