@@ -13,28 +13,11 @@
 #include "protocol/errors.h"
 
 using namespace loraflow;
+using loraflow::testing::cpu;
+using loraflow::testing::expect_engine_error;
 using loraflow::testing::TempDir;
 
 namespace {
-
-LoadOptions cpu() {
-  LoadOptions o;
-  o.device = "cpu";
-  o.dtype = "fp32";
-  return o;
-}
-
-// Runs f, expects an EngineError with `code` whose message contains every needle.
-template <class F>
-void expect_engine_error(F&& f, const std::string& code, std::initializer_list<std::string> needles) {
-  try {
-    f();
-    ADD_FAILURE() << "expected EngineError(" << code << ")";
-  } catch (const EngineError& e) {
-    EXPECT_EQ(e.code, code) << e.what();
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what() << "\n  missing: " << n;
-  }
-}
 
 std::vector<std::pair<std::string, at::Tensor>> read_all(const std::string& path) {
   auto f = SafetensorsFile::open(path);

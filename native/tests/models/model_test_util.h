@@ -4,9 +4,21 @@
 #include <filesystem>
 #include <string>
 
+#include "../test_util.h"
 #include "models/make_model.h"
+#include "models/sd1_loader.h"
 
 namespace loraflow::testing {
+
+using loraflow::test::expect_engine_error;
+
+// Loads on the CPU in fp32.
+inline LoadOptions cpu() {
+  LoadOptions o;
+  o.device = "cpu";
+  o.dtype = "fp32";
+  return o;
+}
 
 // A fresh directory under $TMPDIR, removed with its contents on destruction.
 class TempDir {

@@ -22,26 +22,18 @@
 #include "protocol/errors.h"
 
 using namespace loraflow;
+using loraflow::testing::cpu;
+using loraflow::testing::expect_engine_error;
 using loraflow::testing::TempDir;
 
 namespace {
 
-LoadOptions cpu() {
-  LoadOptions o;
-  o.device = "cpu";
-  o.dtype = "fp32";
-  return o;
-}
-
-template <class F>
-void expect_error(F&& f, const std::string& code, std::initializer_list<std::string> needles) {
-  try {
-    f();
-    ADD_FAILURE() << "expected EngineError(" << code << ")";
-  } catch (const EngineError& e) {
-    EXPECT_EQ(e.code, code) << e.what();
-    for (const auto& n : needles) EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << e.what() << "\n  missing: " << n;
-  }
+// One prompt's [1, 77] token ids: `tokens`, then `pad` to the end.
+at::Tensor token_ids(std::initializer_list<int64_t> tokens, int64_t pad) {
+  at::Tensor ids = at::full({1, 77}, pad, at::kLong);
+  int64_t i = 0;
+  for (int64_t t : tokens) ids[0][i++] = t;
+  return ids;
 }
 
 std::string make(const TempDir& dir, const std::string& arch, uint64_t seed, bool v = false) {
@@ -107,7 +99,7 @@ TEST(ArchDetection, FullSizeKeySetsOfEveryFamily) {
   // SD2 is recognised by its text encoder keys and by the 1024-wide context alone.
   EXPECT_EQ(keys.count("cond_stage_model.model.transformer.resblocks.23.attn.in_proj_weight"), 1u);
   EXPECT_EQ(keys.at("cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight"), (std::vector<int64_t>{3072, 1024}));
-  expect_error([] { detect(sd_preset("sd1", "full"), {}, "maybe"); }, errc::bad_request, {"prediction", "maybe"});
+  expect_engine_error([] { detect(sd_preset("sd1", "full"), {}, "maybe"); }, errc::bad_request, {"prediction", "maybe"});
 }
 
 TEST(ArchDetection, SdxlRefinerIsRefusedClearly) {
@@ -116,15 +108,15 @@ TEST(ArchDetection, SdxlRefinerIsRefusedClearly) {
       {"model.diffusion_model.label_emb.0.0.weight", {1536, 2560}},
       {"conditioner.embedders.0.model.transformer.resblocks.0.attn.in_proj_weight", {3840, 1280}},
       {"conditioner.embedders.0.model.transformer.resblocks.9.mlp.c_proj.bias", {1280}}};
-  expect_error([&] { detect_checkpoint_arch(refiner, {}, {}, "refiner.safetensors"); }, errc::unsupported,
+  expect_engine_error([&] { detect_checkpoint_arch(refiner, {}, {}, "refiner.safetensors"); }, errc::unsupported,
                {"refiner.safetensors", "SDXL refiner", "not supported"});
   // A UNet-only refiner (no encoders) is caught by its shapes.
   KeyShapes unet_only = {{"model.diffusion_model.input_blocks.0.0.weight", {384, 4, 3, 3}},
                          {"cond_stage_model.transformer.text_model.final_layer_norm.weight", {768}}};
-  expect_error([&] { detect_checkpoint_arch(unet_only, {}, {}, "r.safetensors"); }, errc::unsupported, {"refiner"});
+  expect_engine_error([&] { detect_checkpoint_arch(unet_only, {}, {}, "r.safetensors"); }, errc::unsupported, {"refiner"});
   KeyShapes xl_unet = {{"model.diffusion_model.input_blocks.0.0.weight", {320, 4, 3, 3}},
                        {"model.diffusion_model.label_emb.0.0.weight", {1280, 2816}}};
-  expect_error([&] { detect_checkpoint_arch(xl_unet, {}, {}, "u.safetensors"); }, errc::unsupported,
+  expect_engine_error([&] { detect_checkpoint_arch(xl_unet, {}, {}, "u.safetensors"); }, errc::unsupported,
                {"SDXL-style UNet", "text"});
 }
 
@@ -166,10 +158,7 @@ TEST(SD2Tiny, TextUsesGeluAndAllKeptBlocksThenUNetForward) {
   TempDir d;
   auto m = load_sd1_model(make(d, "sd2", 4), cpu());
   torch::NoGradGuard ng;
-  at::Tensor ids = at::full({1, 77}, 0, at::kLong);
-  ids[0][0] = 49406;
-  ids[0][1] = 320;
-  ids[0][2] = 49407;
+  at::Tensor ids = token_ids({49406, 320, 49407}, 0);
   // Reference: the same blocks with exact GELU, then ln_final (= final_layer_norm).
   at::Tensor x = m->text->token_embedding->weight.index_select(0, ids[0]).unsqueeze(0) +
                  m->text->position_embedding->weight.unsqueeze(0);
@@ -238,11 +227,7 @@ TEST(SDXLTiny, ContextIsPenultimateOfBothAndPooledUsesZeroPaddedBigG) {
   TempDir d;
   auto m = load_sd1_model(make(d, "sdxl", 7), cpu());
   torch::NoGradGuard ng;
-  at::Tensor ids = at::full({1, 77}, 49407, at::kLong);
-  ids[0][0] = 49406;
-  ids[0][1] = 320;
-  ids[0][2] = 1125;
-  ids[0][3] = 49407;
+  at::Tensor ids = token_ids({49406, 320, 1125, 49407}, 49407);
   at::Tensor padded = openclip_padded_ids(ids);
   EXPECT_EQ(padded[0][3].item<int64_t>(), 49407);
   EXPECT_EQ(padded.slice(1, 4).abs().sum().item<int64_t>(), 0);
@@ -376,5 +361,5 @@ TEST(DiffusersLayout, Sd2AndSdxlFoldersLoadTheSameWeightsAsTheSingleFile) {
   }
   // A refiner folder (text_encoder_2 without text_encoder) is refused by name.
   std::filesystem::rename(d.file("sdxl-diffusers/text_encoder"), d.file("text_encoder.moved"));
-  expect_error([&] { open_sd_checkpoint(d.file("sdxl-diffusers")); }, errc::unsupported, {"sdxl-diffusers", "refiner"});
+  expect_engine_error([&] { open_sd_checkpoint(d.file("sdxl-diffusers")); }, errc::unsupported, {"sdxl-diffusers", "refiner"});
 }
