@@ -11,23 +11,24 @@ import { openImage } from './openImage.ts';
  * decoder's error for formats without a structural check.
  * `format` is sharp's metadata format.
  */
+const STRUCTURE_WALKS: Readonly<Record<string, (data: Buffer) => string | undefined>> = {
+  jpeg: jpegStructureProblem,
+  png: pngStructureProblem,
+};
+
 export async function imageIntegrityProblem(
   data: Buffer,
   format: string | undefined,
 ): Promise<string | undefined> {
-  const structural =
-    format === 'jpeg'
-      ? jpegStructureProblem(data)
-      : format === 'png'
-        ? pngStructureProblem(data)
-        : 'not checked';
-  if (structural === undefined) return undefined;
+  const walk = format ? STRUCTURE_WALKS[format] : undefined;
+  const problem = walk?.(data);
+  if (walk && problem === undefined) return undefined;
   // The structure walk is only a fast path: a file it doubts (or cannot check) gets the decoder's verdict, so
   // a file sharp reads is never skipped, and a broken one keeps the walk's more precise message.
   try {
     await openImage(data).resize(64, 64, { fit: 'inside', withoutEnlargement: true }).raw().toBuffer();
   } catch (e) {
-    if (structural !== 'not checked') return structural;
+    if (problem !== undefined) return problem;
     throw e;
   }
   return undefined;
