@@ -137,6 +137,22 @@ export async function processImage(
   };
 }
 
+const firstLine = (e: unknown) => (e as Error).message.split('\n')[0];
+
+/**
+ * Why an item failed. A decode error inside the resize pipeline sometimes surfaces only as the writer's generic
+ * "vips2png: unable to write to target" (libvips' error buffer is shared by concurrent pipelines), so a failed
+ * item is decoded on its own to report the decoder's reason, such as "Corrupt JPEG data: bad Huffman code".
+ */
+async function failureReason(data: Buffer, e: unknown): Promise<string> {
+  try {
+    await openImage(data).raw().toBuffer();
+  } catch (decode) {
+    return firstLine(decode) ?? firstLine(e) ?? 'unknown error';
+  }
+  return firstLine(e) ?? 'unknown error';
+}
+
 export const cropResize = defineNode({
   type: 'loraflow/image/crop-resize',
   version: '1.0.0',
@@ -174,7 +190,7 @@ export const cropResize = defineNode({
         try {
           out = await processImage(data, it, p);
         } catch (e) {
-          return { ok: false, reason: `could not be processed (${(e as Error).message.split('\n')[0]})` };
+          return { ok: false, reason: `could not be processed (${await failureReason(data, e)})` };
         }
         if ('error' in out) return { ok: false, reason: out.error };
         // Outside the try: a failed write (disk full) is the node's failure, not a bad image to skip.
