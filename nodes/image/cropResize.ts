@@ -139,18 +139,24 @@ export async function processImage(
 
 const firstLine = (e: unknown) => (e as Error).message.split('\n')[0];
 
+// libvips' error buffer is shared by concurrent pipelines: a decode error sometimes surfaces only as one of these.
+const GENERIC_VIPS_ERROR = /unable to write to target|Warning treated as error due to failOn setting/;
+
 /**
- * Why an item failed. A decode error inside the resize pipeline sometimes surfaces only as the writer's generic
- * "vips2png: unable to write to target" (libvips' error buffer is shared by concurrent pipelines), so a failed
- * item is decoded on its own to report the decoder's reason, such as "Corrupt JPEG data: bad Huffman code".
+ * Why an item failed, with the decoder's own reason ("Corrupt JPEG data: bad Huffman code") rather than the
+ * generic messages above: the input is decoded on its own, a few times while the answer stays generic.
  */
 async function failureReason(data: Buffer, e: unknown): Promise<string> {
-  try {
-    await openImage(data).raw().toBuffer();
-  } catch (decode) {
-    return firstLine(decode) ?? firstLine(e) ?? 'unknown error';
+  let reason = firstLine(e) ?? 'unknown error';
+  for (let attempt = 0; attempt < 3 && GENERIC_VIPS_ERROR.test(reason); attempt++) {
+    try {
+      await openImage(data).raw().toBuffer();
+      return reason;
+    } catch (decode) {
+      reason = firstLine(decode) ?? reason;
+    }
   }
-  return firstLine(e) ?? 'unknown error';
+  return reason;
 }
 
 export const cropResize = defineNode({
