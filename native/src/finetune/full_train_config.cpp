@@ -30,7 +30,7 @@ FullTrainConfig parse_full_train_config(const nlohmann::json& p) {
       "component", "max_train_steps", "train_batch_size", "learning_rate", "text_encoder_lr", "optimizer_type",
       "optimizer_args", "lr_scheduler", "lr_warmup_steps", "max_grad_norm", "seed", "flip_aug",
       "metrics_per_second", "crop_size", "kl_weight", "normalize_latents", "caption_dropout_rate",
-      "v_parameterization", "clip_skip", "min_snr_gamma"};
+      "v_parameterization", "clip_skip", "min_snr_gamma", "ema_decay"};
   for (const auto& [k, v] : p.items())
     if (!known.count(k)) fail(errc::bad_request, "params." + k + " is not a full-training parameter");
   FullTrainConfig c;
@@ -54,6 +54,7 @@ FullTrainConfig parse_full_train_config(const nlohmann::json& p) {
   read(p, "v_parameterization", c.v_parameterization);
   read(p, "clip_skip", c.clip_skip);
   read(p, "min_snr_gamma", c.min_snr_gamma);
+  read(p, "ema_decay", c.ema_decay);
   require(c.component == "vae" || c.component == "unet", "component", "must be \"vae\" or \"unet\"");
   require(c.max_train_steps >= 1, "max_train_steps", "must be at least 1");
   require(c.train_batch_size >= 1, "train_batch_size", "must be at least 1");
@@ -67,6 +68,7 @@ FullTrainConfig parse_full_train_config(const nlohmann::json& p) {
   require(c.caption_dropout_rate >= 0 && c.caption_dropout_rate <= 1, "caption_dropout_rate", "must be in [0, 1]");
   require(c.clip_skip >= 1, "clip_skip", "must be at least 1");
   require(c.min_snr_gamma >= 0, "min_snr_gamma", "must be 0 (off) or positive");
+  require(c.ema_decay >= 0 && c.ema_decay < 1, "ema_decay", "must be 0 (off) or in (0, 1), e.g. 0.999");
   return c;
 }
 

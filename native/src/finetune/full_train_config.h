@@ -22,6 +22,7 @@ struct FullTrainConfig {
   int64_t seed = 42;
   bool flip_aug = false;
   double metrics_per_second = 2;
+  double ema_decay = 0;            // 0 = off; else the saved weights are their moving average (e.g. 0.999)
   // VAE stage.
   int64_t crop_size = 0;           // train on random square crops of this size; 0 = whole images
   double kl_weight = 1e-6;         // LDM's KL weight on the summed KL term

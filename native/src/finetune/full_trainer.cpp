@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <optional>
 
 #include "finetune/image_batch.h"
 #include "finetune/latent_normalization.h"
@@ -16,6 +17,7 @@
 #include "models/sd1_model.h"
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
+#include "optim/weight_ema.h"
 #include "protocol/errors.h"
 #include "text/clip_tokenizer.h"
 #include "training/dataset.h"
@@ -83,6 +85,12 @@ LoopOutcome run_loop(const FullTrainConfig& c, std::vector<ParamGroup>& groups, 
   const int64_t last_from = c.max_train_steps - std::max<int64_t>(1, c.max_train_steps / 10);
   double first_sum = 0, last_sum = 0, avg = 0;
   int64_t first_count = 0, last_count = 0, bad_in_a_row = 0;
+  std::optional<WeightEma> ema;
+  if (c.ema_decay > 0) {
+    std::vector<at::Tensor> weights;
+    for (const auto& g : groups) weights.insert(weights.end(), g.params.begin(), g.params.end());
+    ema.emplace(std::move(weights), c.ema_decay);
+  }
   for (int64_t step = 0; step < c.max_train_steps; ++step) {
     if (cb.cancelled && cb.cancelled()) throw Cancelled("cancelled at step " + std::to_string(step));
     for (size_t g = 0; g < groups.size(); ++g) groups[g].lr = base_lrs[g] * sched.factor(step, base_lrs[g]);
@@ -99,6 +107,7 @@ LoopOutcome run_loop(const FullTrainConfig& c, std::vector<ParamGroup>& groups, 
       loss.backward();
       clip_grad_norm(groups, c.max_grad_norm);
       opt->step(groups);
+      if (ema) ema->update(step);
       if (step < first_n) first_sum += value, ++first_count;
       if (step >= last_from) last_sum += value, ++last_count;
       avg = avg == 0 ? value : 0.98 * avg + 0.02 * value;
@@ -123,6 +132,7 @@ LoopOutcome run_loop(const FullTrainConfig& c, std::vector<ParamGroup>& groups, 
     }
     if (cb.progress) cb.progress(step + 1, c.max_train_steps);
   }
+  if (ema) ema->copy_to_weights();
   LoopOutcome out;
   out.steps = c.max_train_steps;
   out.loss_first = first_count ? first_sum / first_count : 0;

@@ -123,6 +123,30 @@ TEST(FullTrainer, MinSnrGammaWeighsTheUnetLoss) {
   EXPECT_THROW(parse_full_train_config({{"min_snr_gamma", -1}}), EngineError);
 }
 
+TEST(FullTrainer, EmaDecaySavesAveragedWeights) {
+  TempDir dir;
+  auto tok = tiny_tokenizer(dir);
+  FullTrainData data{square_images(4), {"a red square", "a blue square", "a green circle", "a white circle"}};
+  auto init = tiny_model(5);
+  at::Tensor w0 = init->unet->parameters()[0].detach().clone();
+  at::Tensor last[2];
+  for (int e = 0; e < 2; ++e) {
+    auto m = tiny_model(5);
+    FullTrainConfig c = config_for("unet", 6);
+    c.text_encoder_lr = 1e-3;
+    c.ema_decay = e ? 0.999 : 0.0;
+    train_full(*m, tok.get(), data, c, {});
+    last[e] = m->unet->parameters()[0].detach().clone();
+  }
+  // Six steps with the warm-up decay (0.1 ... 0.4): the average lies between the start and the last weights.
+  const double moved = (last[0] - w0).norm().item<double>();
+  const double ema_moved = (last[1] - w0).norm().item<double>();
+  EXPECT_GT(ema_moved, 0.0);
+  EXPECT_LT(ema_moved, moved);
+  EXPECT_EQ(parse_full_train_config({{"ema_decay", 0.999}}).ema_decay, 0.999);
+  EXPECT_THROW(parse_full_train_config({{"ema_decay", 1}}), EngineError);
+}
+
 TEST(FullTrainer, CancelStopsBeforeTheNextStep) {
   auto m = tiny_model();
   FullTrainConfig c = config_for("vae", 50);

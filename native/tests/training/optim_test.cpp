@@ -9,6 +9,7 @@
 #include "optim/blockwise_quant.h"
 #include "optim/lr_scheduler.h"
 #include "optim/optimizer.h"
+#include "optim/weight_ema.h"
 #include "protocol/errors.h"
 
 using namespace loraflow;
@@ -123,6 +124,29 @@ TEST(Optim, UnknownOptimizerAndArgumentAreNamed) {
   } catch (const EngineError& e) {
     EXPECT_NE(std::string(e.what()).find("wieght_decay"), std::string::npos);
   }
+}
+
+TEST(Optim, WeightEmaFollowsTheWeightsWithWarmUpAndReplacesThemAtTheEnd) {
+  at::Tensor w = at::zeros({3}).set_requires_grad(true);
+  WeightEma ema({w}, 0.99);
+  EXPECT_DOUBLE_EQ(ema.decay_at(0), 0.1);
+  EXPECT_DOUBLE_EQ(ema.decay_at(8), 0.5);
+  EXPECT_DOUBLE_EQ(ema.decay_at(5000), 0.99);
+  {
+    torch::NoGradGuard ng;
+    w.fill_(1.0);
+  }
+  ema.update(0);  // 0.1 * 0 + 0.9 * 1
+  {
+    torch::NoGradGuard ng;
+    w.fill_(2.0);
+  }
+  ema.update(8);  // 0.5 * 0.9 + 0.5 * 2
+  EXPECT_TRUE(at::allclose(w, at::full({3}, 2.0))) << "updating the shadow leaves the weights alone";
+  ema.copy_to_weights();
+  EXPECT_TRUE(at::allclose(w, at::full({3}, 1.45)));
+  EXPECT_TRUE(w.requires_grad());
+  EXPECT_THROW(WeightEma({w}, 1.0), EngineError);
 }
 
 TEST(LrSchedule, MatchesDiffusersShapes) {

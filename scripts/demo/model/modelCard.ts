@@ -11,6 +11,10 @@ function table(title: string, rows: QualityReport['shape']): string {
   return [`| ${title} | correct | accuracy |`, '| --- | --- | --- |', ...lines].join('\n');
 }
 
+function placement(jitter: number | undefined): string {
+  return jitter === undefined || jitter >= 32 ? 'anywhere in the frame' : `centred within ${jitter} px of the middle`;
+}
+
 export function modelCard(o: DemoModelOptions, r: DemoModelReport, command: string): string {
   return `# loraflow demo model (SD1 architecture, 64 px)
 
@@ -35,16 +39,18 @@ backgrounds) and the words of their captions, and nothing else. It has never see
 
 ## Training data
 ${r.images} images rendered by the demo data generator (\`scripts/demo/\`, seed ${o.seed}): every (shape, colour)
-pair equally often, small or large, at random positions, on plain or two-tone backgrounds, captioned like
-"a small red circle on a blue background".
+pair equally often, small or large, ${placement(o.positionJitter)}, on plain or two-tone backgrounds, captioned
+like "a small red circle on a blue background".
 
 ## Training (${command})
 | stage | steps | batch | lr | time | loss first 5 % -> last 10 % |
 | --- | --- | --- | --- | --- | --- |
 | VAE (L1 + 1e-6 KL, ${o.vae.crop}px random crops, flips) | ${r.vae.steps} | ${o.vae.batch} | ${o.vae.lr} | ${r.vae.seconds.toFixed(0)} s | ${r.vae.lossFirst.toFixed(4)} -> ${r.vae.lossLast.toFixed(4)} |
-| UNet + text encoder (eps, 10 % caption dropout) | ${r.unet.steps} | ${o.unet.batch} | ${o.unet.lr} / TE ${o.unet.textEncoderLr} | ${r.unet.seconds.toFixed(0)} s | ${r.unet.lossFirst.toFixed(4)} -> ${r.unet.lossLast.toFixed(4)} |
+| UNet + text encoder (eps, ${o.unet.minSnrGamma > 0 ? `min-SNR-${o.unet.minSnrGamma} weighted, ` : ''}10 % caption dropout) | ${r.unet.steps} | ${o.unet.batch} | ${o.unet.lr} / TE ${o.unet.textEncoderLr} | ${r.unet.seconds.toFixed(0)} s | ${r.unet.lossFirst.toFixed(4)} -> ${r.unet.lossLast.toFixed(4)} |
 
-AdamW (weight decay 0.01), cosine schedule with 5 % warmup, gradient clipping at 1.0, fp32, on the CPU.
+AdamW (weight decay 0.01), cosine schedule with 5 % warmup, gradient clipping at 1.0, fp32, on the CPU${
+    o.unet.emaDecay > 0 ? `; the UNet and text encoder are saved as the moving average of their weights (EMA decay ${o.unet.emaDecay})` : ''
+  }.
 Total wall time of the script: ${(r.totalSeconds / 60).toFixed(1)} min on this machine (2 cores).
 
 ## Quality

@@ -30,7 +30,8 @@ export interface DemoModelOptions {
   /** Keep shape centres within this many pixels of the image centre (baseSpecs); undefined = anywhere. */
   positionJitter?: number;
   vae: StageSettings & { crop: number };
-  unet: StageSettings & { textEncoderLr: number; minSnrGamma: number };
+  /** emaDecay 0 saves the last step's weights; otherwise their moving average (train_full's ema_decay). */
+  unet: StageSettings & { textEncoderLr: number; minSnrGamma: number; emaDecay: number };
   quality: QualityOptions;
   overwrite: boolean;
   /** Skip the VAE stage and train the UNet further from this demo checkpoint (a fresh LR schedule). */
@@ -204,6 +205,7 @@ export async function makeDemoModel(o: DemoModelOptions): Promise<DemoModelRepor
           seed: o.seed,
           caption_dropout_rate: 0.1,
           min_snr_gamma: o.unet.minSnrGamma,
+          ema_decay: o.unet.emaDecay,
         },
       },
       progress('unet'),
