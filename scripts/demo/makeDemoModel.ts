@@ -48,6 +48,10 @@ async function main(): Promise<void> {
     quality: { perPrompt: 1, seed: 1000, steps: quick ? 4 : 20, cfgScale: 5 },
     overwrite: a.force,
     continueFrom: a.continue ? resolve(a.continue) : undefined,
+    // This model's small convolutions run in OpenMP: 2 OpenMP threads and 1 OpenBLAS thread train it 1.33x
+    // faster on 2 cores than the engine's default for full-size models (1 + 2); 80 steps, 41.0 s vs 30.8 s.
+    threads: 2,
+    blasThreads: 1,
     log: (line) => console.log(line),
   };
   const report = await makeDemoModel(options);

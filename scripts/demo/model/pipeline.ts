@@ -37,7 +37,10 @@ export interface DemoModelOptions {
   /** Skip the VAE stage and train the UNet further from this demo checkpoint (a fresh LR schedule). */
   continueFrom?: string;
   engineBin?: string;
+  /** Engine intra-op (OpenMP) threads; undefined = the engine's default. */
   threads?: number;
+  /** OpenBLAS threads (OPENBLAS_NUM_THREADS); undefined = inherited or the engine's default. */
+  blasThreads?: number;
   log: (line: string) => void;
 }
 
@@ -137,7 +140,9 @@ export async function makeDemoModel(o: DemoModelOptions): Promise<DemoModelRepor
   const captions = writeTrainingImages(images, o.seed, o.count, o.positionJitter);
   o.log(`training set: ${captions.length} rendered images (seed ${o.seed})`);
 
-  const client = new EngineClient({ workDir: o.workDir, binPath: bin, threads: o.threads });
+  const env =
+    o.blasThreads === undefined ? undefined : { ...process.env, OPENBLAS_NUM_THREADS: String(o.blasThreads) };
+  const client = new EngineClient({ workDir: o.workDir, binPath: bin, threads: o.threads, env });
   // Metrics arrive throttled (2/s), so log the first one past each hundred steps.
   const progress = (stage: string) => {
     let logged = 0;
