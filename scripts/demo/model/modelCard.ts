@@ -12,7 +12,9 @@ function table(title: string, rows: QualityReport['shape']): string {
 }
 
 function placement(jitter: number | undefined): string {
-  return jitter === undefined || jitter >= 32 ? 'anywhere in the frame' : `centred within ${jitter} px of the middle`;
+  return jitter === undefined || jitter >= 32
+    ? 'anywhere in the frame'
+    : `centred within ${jitter} px of the middle`;
 }
 
 export function modelCard(o: DemoModelOptions, r: DemoModelReport, command: string): string {
@@ -49,7 +51,9 @@ like "a small red circle on a blue background".
 | UNet + text encoder (eps, ${o.unet.minSnrGamma > 0 ? `min-SNR-${o.unet.minSnrGamma} weighted, ` : ''}10 % caption dropout) | ${r.unet.steps} | ${o.unet.batch} | ${o.unet.lr} / TE ${o.unet.textEncoderLr} | ${r.unet.seconds.toFixed(0)} s | ${r.unet.lossFirst.toFixed(4)} -> ${r.unet.lossLast.toFixed(4)} |
 
 AdamW (weight decay 0.01), cosine schedule with 5 % warmup, gradient clipping at 1.0, fp32, on the CPU${
-    o.unet.emaDecay > 0 ? `; the UNet and text encoder are saved as the moving average of their weights (EMA decay ${o.unet.emaDecay})` : ''
+    o.unet.emaDecay > 0
+      ? `; the UNet and text encoder are saved as the moving average of their weights (EMA decay ${o.unet.emaDecay})`
+      : ''
   }.
 Total wall time of the script: ${(r.totalSeconds / 60).toFixed(1)} min on this machine (2 cores).
 
