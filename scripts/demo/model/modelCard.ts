@@ -1,4 +1,5 @@
 // models/demo/README.md: what the demo model is, how it was made, and how well it draws what it is asked for.
+import { IMAGE_SIZE } from '../dataset.ts';
 import type { QualityReport } from '../quality.ts';
 import type { DemoModelOptions, DemoModelReport } from './pipeline.ts';
 
@@ -12,7 +13,7 @@ function table(title: string, rows: QualityReport['shape']): string {
 }
 
 function placement(jitter: number | undefined): string {
-  return jitter === undefined || jitter >= 32
+  return jitter === undefined || jitter >= IMAGE_SIZE / 2
     ? 'anywhere in the frame'
     : `centred within ${jitter} px of the middle`;
 }
